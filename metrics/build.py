@@ -1,0 +1,286 @@
+"""Create a warehouse file: schema, canonical tables, derived tables, atomic swap.
+
+A warehouse is always built into a new file beside the target and renamed over it only when
+complete, so a failed load leaves the previous warehouse serving and a reader never sees a
+half-built one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+from sqlglot import exp
+
+from metrics.errors import WarehouseError
+from metrics.model import StageModel, load_model
+from metrics.paths import SCHEMA_FILE
+from metrics.sla import business_deadline, business_hours_between
+
+CANONICAL_TABLES = ("leads", "lead_events", "touches", "opportunities", "campaigns", "reps")
+DERIVED_TABLES = ("lead_lifecycle", "opportunity_lifecycle", "campaign_spend", "warehouse_meta")
+SCHEMA_VERSION = 1
+# Stages whose first event after the first MQL counts as sales rejecting the lead.
+REJECTION_STAGES = ("disqualified", "recycled")
+
+
+def create_schema(con: duckdb.DuckDBPyConnection, model: StageModel | None = None) -> None:
+    """Create the ENUM of stages from the model, then the canonical tables of schema.sql."""
+    model = model or load_model()
+    values = exp.Tuple(expressions=[exp.Literal.string(s) for s in model.stage_names]).sql("duckdb")
+    con.execute(f"CREATE TYPE stage_name AS ENUM {values}")
+    con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def _stage_first_columns(model: StageModel) -> str:
+    return ",\n".join(
+        f"MIN(occurred_at) FILTER (WHERE stage = '{s}') AS first_{s}_at"
+        for s in model.stage_names
+        if s != "lead"
+    )
+
+
+def build_derived(con: duckdb.DuckDBPyConnection, *, as_of: dt.datetime, source: str,
+                  model: StageModel | None = None) -> None:
+    """(Re)build the derived tables from the canonical ones. `as_of` is naive UTC."""
+    model = model or load_model()
+    for table in DERIVED_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    rejections = [s for s in REJECTION_STAGES if s in model.stage_names]
+    rejection_in = ", ".join(f"'{s}'" for s in rejections) or "NULL"
+    con.execute(f"""
+        CREATE TEMP TABLE stage_firsts AS
+        SELECT lead_id, {_stage_first_columns(model)},
+               COUNT(*) FILTER (WHERE stage = 'mql') AS mql_count
+        FROM lead_events GROUP BY lead_id
+    """)
+    con.execute(f"""
+        CREATE TEMP TABLE lifecycle_base AS
+        WITH rejected AS (
+            SELECT e.lead_id,
+                   MIN(e.occurred_at) AS rejected_at,
+                   ARG_MIN(e.stage::VARCHAR, e.occurred_at) AS rejection_stage,
+                   ARG_MIN(e.reason, e.occurred_at) AS rejection_reason
+            FROM lead_events e JOIN stage_firsts f USING (lead_id)
+            WHERE e.stage IN ({rejection_in}) AND e.occurred_at >= f.first_mql_at
+            GROUP BY e.lead_id
+        ),
+        sales_touch AS (
+            SELECT t.lead_id,
+                   MIN(t.occurred_at) AS first_sales_touch_at,
+                   ARG_MIN(t.actor_id, t.occurred_at) AS first_sales_touch_rep_id
+            FROM touches t JOIN stage_firsts f USING (lead_id)
+            WHERE t.team = 'sales' AND t.occurred_at >= f.first_mql_at
+            GROUP BY t.lead_id
+        ),
+        marketing_touch AS (
+            SELECT lead_id, COUNT(*) AS marketing_touches,
+                   MIN(occurred_at) AS first_marketing_touch_at,
+                   MAX(occurred_at) AS last_marketing_touch_at
+            FROM touches WHERE team = 'marketing' GROUP BY lead_id
+        ),
+        opps AS (
+            SELECT lead_id, COUNT(*) AS opportunities,
+                   SUM(amount) AS pipeline_amount,
+                   SUM(amount) FILTER (WHERE status = 'won') AS won_amount
+            FROM opportunities GROUP BY lead_id
+        )
+        SELECT l.*, f.* EXCLUDE (lead_id),
+               r.rejected_at, r.rejection_stage, r.rejection_reason,
+               s.first_sales_touch_at, s.first_sales_touch_rep_id,
+               COALESCE(m.marketing_touches, 0) AS marketing_touches,
+               m.first_marketing_touch_at, m.last_marketing_touch_at,
+               COALESCE(o.opportunities, 0) AS opportunities,
+               o.pipeline_amount, o.won_amount
+        FROM leads l
+        LEFT JOIN stage_firsts f USING (lead_id)
+        LEFT JOIN rejected r USING (lead_id)
+        LEFT JOIN sales_touch s USING (lead_id)
+        LEFT JOIN marketing_touch m USING (lead_id)
+        LEFT JOIN opps o USING (lead_id)
+    """)
+    sla = _sla_columns(con, model)
+    con.register("sla_frame", sla)
+    con.execute("""
+        CREATE TABLE lead_lifecycle AS
+        SELECT b.*, s.sla_hours, s.sla_deadline_at, s.response_business_hours
+        FROM lifecycle_base b LEFT JOIN sla_frame s USING (lead_id)
+        ORDER BY b.created_at
+    """)
+    con.unregister("sla_frame")
+    con.execute("""
+        CREATE TABLE opportunity_lifecycle AS
+        WITH influenced AS (
+            SELECT o.opportunity_id, COUNT(*) AS marketing_touches_before_close
+            FROM opportunities o JOIN touches t
+              ON t.lead_id = o.lead_id AND t.team = 'marketing'
+             AND t.occurred_at < COALESCE(o.closed_at, $as_of)
+            GROUP BY o.opportunity_id
+        )
+        SELECT o.*, l.sourced_by, l.source_channel, l.campaign_id, l.segment, l.region,
+               COALESCE(i.marketing_touches_before_close, 0) AS marketing_touches_before_close,
+               COALESCE(i.marketing_touches_before_close, 0) > 0 AS marketing_influenced,
+               date_diff('second', o.created_at, o.closed_at) / 86400.0 AS cycle_days
+        FROM opportunities o
+        JOIN leads l USING (lead_id)
+        LEFT JOIN influenced i USING (opportunity_id)
+        ORDER BY o.created_at
+    """, {"as_of": as_of})
+    _build_campaign_spend(con, as_of)
+    con.execute("""
+        CREATE TABLE warehouse_meta AS
+        SELECT $as_of::TIMESTAMP AS as_of, now()::TIMESTAMP AS built_at,
+               $source AS source, $schema_version AS schema_version
+    """, {"as_of": as_of, "source": source, "schema_version": SCHEMA_VERSION})
+    con.execute("DROP TABLE stage_firsts")
+    con.execute("DROP TABLE lifecycle_base")
+
+
+def _sla_columns(con: duckdb.DuckDBPyConnection, model: StageModel) -> pd.DataFrame:
+    """SLA hours, deadline and business-hours response time for every lead that became an MQL."""
+    mqls = con.execute("""
+        SELECT lead_id, segment, first_mql_at, first_sales_touch_at
+        FROM lifecycle_base WHERE first_mql_at IS NOT NULL
+    """).df()
+    policy = model.sla
+    hours = mqls["segment"].map(policy.segment_hours).fillna(policy.hours).to_numpy(np.float64)
+    start = mqls["first_mql_at"].to_numpy("datetime64[us]")
+    touched = mqls["first_sales_touch_at"].to_numpy("datetime64[us]")
+    return pd.DataFrame({
+        "lead_id": mqls["lead_id"],
+        "sla_hours": hours,
+        "sla_deadline_at": business_deadline(start, hours, policy),
+        "response_business_hours": business_hours_between(start, touched, policy),
+    })
+
+
+def _build_campaign_spend(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> None:
+    """Spread each campaign's cost evenly over its days, so cost can be put in any period.
+
+    A campaign with no end date runs until as_of; one with no start date starts on the day its
+    first lead arrived (or as_of). A campaign with no cost has no spend rows: its cost is
+    unknown, not zero.
+    """
+    con.execute("""
+        CREATE TABLE campaign_spend AS
+        WITH spans AS (
+            SELECT c.campaign_id, c.channel, c.cost,
+                   COALESCE(c.started_on, first_lead.day, $as_of::DATE) AS first_day,
+                   COALESCE(c.ended_on, GREATEST($as_of::DATE,
+                            COALESCE(c.started_on, first_lead.day, $as_of::DATE))) AS last_day
+            FROM campaigns c
+            LEFT JOIN (SELECT campaign_id, MIN(created_at)::DATE AS day FROM leads
+                       GROUP BY campaign_id) first_lead USING (campaign_id)
+            WHERE c.cost IS NOT NULL
+        ),
+        ordered AS (
+            SELECT campaign_id, channel, cost, LEAST(first_day, last_day) AS first_day,
+                   GREATEST(first_day, last_day) AS last_day
+            FROM spans
+        )
+        SELECT campaign_id, channel AS source_channel,
+               CAST(day AS DATE) AS spend_on, CAST(day AS TIMESTAMP) AS spent_at,
+               cost / (date_diff('day', first_day, last_day) + 1) AS cost
+        FROM ordered, LATERAL (SELECT UNNEST(generate_series(first_day::TIMESTAMP,
+                               last_day::TIMESTAMP, INTERVAL 1 DAY)) AS day)
+        ORDER BY spend_on
+    """, {"as_of": as_of})
+
+
+@contextmanager
+def new_warehouse(path: Path | str, *, model: StageModel | None = None
+                  ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a connection to a fresh warehouse with the schema created; swap it in on success.
+
+    The caller fills the canonical tables and calls `build_derived`. On any exception the new
+    file is deleted and the existing warehouse at `path` is left untouched.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.building")
+    con = duckdb.connect(str(temp))
+    try:
+        create_schema(con, model)
+        yield con
+        missing = [t for t in DERIVED_TABLES if not _has_table(con, t)]
+        if missing:
+            raise WarehouseError(f"the build did not create the derived tables {missing}.")
+        con.execute("CHECKPOINT")
+        con.close()
+        os.replace(temp, target)
+    except BaseException:
+        con.close()
+        for leftover in (temp, temp.with_name(temp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        raise
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = $t", {"t": name}
+    ).fetchone()[0])
+
+
+def build_warehouse(path: Path | str, fill: Callable[[duckdb.DuckDBPyConnection], None], *,
+                    as_of: dt.datetime | None = None, source: str,
+                    model: StageModel | None = None) -> None:
+    """Build a complete warehouse at `path`: `fill(con)` loads the canonical tables.
+
+    Without `as_of`, the data's as-of time is its latest recorded timestamp.
+    """
+    model = model or load_model()
+    with new_warehouse(path, model=model) as con:
+        fill(con)
+        if as_of is None:
+            as_of = latest_timestamp(con)
+        build_derived(con, as_of=as_of, source=source, model=model)
+
+
+def latest_timestamp(con: duckdb.DuckDBPyConnection) -> dt.datetime:
+    """The latest time anything happened in the canonical tables (now, for an empty warehouse)."""
+    row = con.execute("""
+        SELECT GREATEST(
+            (SELECT MAX(created_at) FROM leads), (SELECT MAX(occurred_at) FROM lead_events),
+            (SELECT MAX(occurred_at) FROM touches),
+            (SELECT MAX(GREATEST(created_at, COALESCE(closed_at, created_at))) FROM opportunities))
+    """).fetchone()
+    return row[0] or dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def table_schema(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """{table: {column: type}} for the tables metric SQL may read, as sqlglot's qualify wants."""
+    rows = con.execute("""
+        SELECT table_name, column_name, data_type FROM information_schema.columns
+        WHERE table_schema = 'main' ORDER BY table_name, ordinal_position
+    """).fetchall()
+    schema: dict[str, dict[str, str]] = {}
+    for table, column, dtype in rows:
+        if table in CANONICAL_TABLES or table in DERIVED_TABLES:
+            # ENUM types are spelled out by DuckDB; for type inference a string is what they are.
+            schema.setdefault(table, {})[column] = "VARCHAR" if dtype.startswith("ENUM") else dtype
+    return schema
+
+
+_REFERENCE_SCHEMA: dict[int, dict[str, dict[str, str]]] = {}
+
+
+def reference_schema(model: StageModel | None = None) -> dict[str, dict[str, str]]:
+    """The schema of an empty warehouse built by this code: for validating SQL with no warehouse."""
+    model = model or load_model()
+    key = id(model)
+    if key not in _REFERENCE_SCHEMA:
+        con = duckdb.connect(":memory:")
+        try:
+            create_schema(con, model)
+            build_derived(con, as_of=dt.datetime(2000, 1, 1), source="reference", model=model)
+            _REFERENCE_SCHEMA[key] = table_schema(con)
+        finally:
+            con.close()
+    return _REFERENCE_SCHEMA[key]

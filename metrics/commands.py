@@ -1,0 +1,154 @@
+"""The core CLI commands: demo, validate, list, query (DESIGN.md section 7)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from metrics.build import build_warehouse, reference_schema
+from metrics.compiler import GRAINS
+from metrics.definitions import load_definition_file, load_definition_files
+from metrics.errors import MetricError, QueryError
+from metrics.paths import METRICS_DIR, default_warehouse_path
+from metrics.progress import ProgressBar
+from metrics.sql_guard import validate_definition
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    demo = subparsers.add_parser("demo", help="build a demo warehouse with realistic data")
+    demo.add_argument("--leads", type=int, default=200_000, help="number of leads (default 200000)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.add_argument("--as-of", help="the demo's as-of date, ISO (default: today, midnight UTC)")
+    demo.add_argument("--warehouse", type=Path, help="warehouse file (default data/warehouse.duckdb)")
+    demo.set_defaults(func=run_demo)
+
+    validate = subparsers.add_parser("validate", help="check metric definition files")
+    validate.add_argument("files", nargs="*", type=Path, help="files (default: sql/metrics/*.sql)")
+    validate.set_defaults(func=run_validate)
+
+    listing = subparsers.add_parser("list", help="list the metrics")
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    listing.add_argument("--catalog", type=Path, help="catalog file, to list active versions")
+    listing.set_defaults(func=run_list)
+
+    query = subparsers.add_parser("query", help="compute one metric")
+    query.add_argument("name")
+    query.add_argument("--start", help="inclusive start of the anchor time, ISO date")
+    query.add_argument("--end", help="exclusive end of the anchor time, ISO date")
+    query.add_argument("--grain", choices=GRAINS, default="month")
+    query.add_argument("--by", help="a lead column or a dimension the metric returns")
+    query.add_argument("--where", action="append", default=[], metavar="DIM=VALUE",
+                       help="filter; repeat for several (the same DIM twice means either value)")
+    query.add_argument("--version", type=int, help="run this version of the definition")
+    query.add_argument("--format", choices=("csv", "json", "table"), default="table")
+    query.add_argument("--warehouse", type=Path)
+    query.add_argument("--catalog", type=Path, help="catalog file (versions; default: none "
+                       "unless METRICS_CATALOG is set)")
+    query.set_defaults(func=run_query)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from metrics.demo import generate_demo
+
+    if args.leads < 1:
+        raise QueryError("--leads must be at least 1.")
+    as_of = (dt.datetime.fromisoformat(args.as_of) if args.as_of
+             else dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    as_of = as_of.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+    path = args.warehouse or default_warehouse_path()
+    bar = ProgressBar(f"demo {args.leads:,} leads")
+    started = time.perf_counter()
+
+    def fill(con) -> None:
+        generate_demo(con, leads=args.leads, seed=args.seed, as_of=as_of,
+                      progress=lambda f, m: bar.update(f * 0.85, m))
+        bar.update(0.85, "building lifecycle tables")
+
+    build_warehouse(path, fill, as_of=as_of, source=f"demo leads={args.leads} seed={args.seed}")
+    bar.done(f"built {path} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    files = args.files or sorted(METRICS_DIR.glob("*.sql"))
+    schema = reference_schema()
+    failures = 0
+    for path in files:
+        try:
+            validate_definition(load_definition_file(path), schema)
+            print(f"ok    {path}")
+        except MetricError as exc:
+            failures += 1
+            print(f"error {exc}", file=sys.stderr)
+    print(f"{len(files) - failures} valid, {failures} invalid", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _open_catalog(path: Path | None):
+    import os
+
+    if path is None and not os.environ.get("METRICS_CATALOG"):
+        return None
+    from metrics.catalog import open_catalog
+
+    return open_catalog(path)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    catalog = _open_catalog(args.catalog)
+    defs = catalog.active_definitions() if catalog else load_definition_files()
+    rows = [{"name": d.name, "label": d.label, "owners": ",".join(d.owners), "kind": d.kind,
+             "unit": d.unit, "direction": d.direction, "anchor": d.anchor, "version": d.version,
+             "description": d.description} for d in defs.values()]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        frame = pd.DataFrame(rows, columns=["name", "version", "owners", "kind", "unit", "label"])
+        print(frame.to_string(index=False))
+    return 0
+
+
+def _parse_where(items: list[str]) -> dict[str, list[str]]:
+    where: dict[str, list[str]] = {}
+    for item in items:
+        dim, sep, value = item.partition("=")
+        if not sep or not dim.strip():
+            raise QueryError(f"--where takes DIM=VALUE, e.g. --where segment=SMB; got '{item}'.")
+        where.setdefault(dim.strip(), []).append(value)
+    return where
+
+
+def run_query(args: argparse.Namespace) -> int:
+    from metrics.warehouse import open_warehouse
+
+    catalog = _open_catalog(args.catalog)
+    wh = open_warehouse(args.warehouse, catalog=catalog)
+    frame = wh.query(args.name, start=args.start, end=args.end, grain=args.grain, by=args.by,
+                     where=_parse_where(args.where), version=args.version)
+    if args.format == "csv":
+        out = frame.copy()
+        if "period" in out:
+            out["period"] = out["period"].map(lambda d: d.isoformat())
+        out.to_csv(sys.stdout, index=False)
+    elif args.format == "json":
+        payload = {
+            "metric": frame.attrs["metric"], "version": frame.attrs["version"],
+            "label": frame.attrs["label"], "unit": frame.attrs["unit"],
+            "as_of": frame.attrs["as_of"].isoformat(), "notes": frame.attrs["notes"],
+            "incomplete_periods": [p.isoformat() for p in frame.attrs["incomplete_periods"]],
+            "rows": json.loads(frame.to_json(orient="records", date_format="iso")),
+        }
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        print(f"{frame.attrs['label']} ({frame.attrs['metric']} v{frame.attrs['version']}), "
+              f"data as of {frame.attrs['as_of']:%Y-%m-%d %H:%M} UTC")
+        print(frame.to_string(index=False) if not frame.empty else "(no rows for this selection)")
+        for note in frame.attrs["notes"]:
+            print(f"note: {note}")
+    return 0

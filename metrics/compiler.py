@@ -1,0 +1,175 @@
+"""Compose a metric's SELECT into the final aggregate query, with sqlglot builders only.
+
+query -> plan -> SQL, each step inspectable: `QueryRequest` says what the user asked,
+`compile_metric` returns the SQL text and the bound parameters. The metric is a sub-query
+`m`; lead dimensions come from `leads` joined by lead_id only when a filter or breakdown needs
+a column the metric does not return itself. The composed SQL stays in a portable subset
+(DATE_TRUNC, CASE, NULLIF, MEDIAN) so sqlglot can transpile it to other engines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from metrics.definitions import MetricDefinition
+from metrics.errors import QueryError
+
+GRAINS = ("day", "week", "month", "quarter", "year", "total")
+DIALECT = "duckdb"
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """What to compute: a time range on the anchor, a grain, a breakdown and filters.
+
+    `where` maps a dimension to the values it may take (several values = any of them).
+    Times are naive UTC; `end` is exclusive.
+    """
+
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    grain: str = "month"
+    by: str | None = None
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.grain not in GRAINS:
+            raise QueryError(f"grain must be one of {', '.join(GRAINS)}, not '{self.grain}'.")
+        if self.start and self.end and self.end <= self.start:
+            raise QueryError(f"the end ({self.end:%Y-%m-%d}) must be after the start "
+                             f"({self.start:%Y-%m-%d}).")
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    sql: str
+    params: dict[str, object]
+    columns: tuple[str, ...]
+    # Lead dimensions that were filtered on but cannot split rows with no lead (campaign cost).
+    unsplit_dimensions: tuple[str, ...] = field(default_factory=tuple)
+
+
+def normalise_where(where: Mapping[str, object] | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """{'segment': 'SMB'} or {'segment': ['SMB', 'Enterprise']} -> sorted hashable tuples."""
+    if not where:
+        return ()
+    items = []
+    for dim, values in where.items():
+        if values is None:
+            continue
+        seq = (values,) if isinstance(values, (str, int, float)) else tuple(values)
+        if seq:
+            items.append((str(dim), tuple(sorted(str(v) for v in seq))))
+    return tuple(sorted(items))
+
+
+def _column(table: str, name: str) -> exp.Column:
+    return exp.column(name, table=table)
+
+
+def _aggregates(defn: MetricDefinition) -> list[exp.Expression]:
+    def as_double(name: str) -> exp.Expression:
+        return exp.cast(_column("m", name), "DOUBLE")
+
+    if defn.kind == "ratio":
+        numerator = exp.func("SUM", as_double("numerator"))
+        denominator = exp.func("SUM", as_double("denominator"))
+        value = exp.Div(this=numerator.copy(),
+                        expression=exp.func("NULLIF", denominator.copy(), exp.Literal.number(0)))
+        return [exp.alias_(value, "value"), exp.alias_(numerator, "numerator"),
+                exp.alias_(denominator, "denominator")]
+    value = {
+        "count": lambda: exp.func("COUNT", _column("m", "value")),
+        "sum": lambda: exp.func("SUM", as_double("value")),
+        "average": lambda: exp.func("AVG", as_double("value")),
+        "median": lambda: exp.Median(this=as_double("value")),
+    }[defn.kind]()
+    return [exp.alias_(value, "value")]
+
+
+def compile_metric(defn: MetricDefinition, metric_query: exp.Query, request: QueryRequest, *,
+                   metric_columns: list[str], lead_columns: Mapping[str, str],
+                   row_cap: int, as_of: dt.datetime) -> CompiledQuery:
+    """Build the aggregate query for one metric and one request.
+
+    `as_of` is bound as `$as_of` for metric SQL that needs "now" (e.g. SLA deadlines passed).
+    """
+    metric_cols = {c.lower() for c in metric_columns}
+    needs_join = False
+
+    def dimension(name: str) -> tuple[exp.Expression, bool]:
+        """The expression for a dimension and whether it comes from the lead join."""
+        nonlocal needs_join
+        key = name.lower()
+        if key in metric_cols and key not in ("value", "numerator", "denominator"):
+            return _column("m", key), False
+        if key in lead_columns:
+            needs_join = True
+            return _column("d", key), True
+        available = sorted((metric_cols - {"numerator", "denominator", "value"}) | set(lead_columns))
+        raise QueryError(f"'{name}' is not a dimension of {defn.name}; use one of "
+                         f"{', '.join(available)}.", source=defn.name)
+
+    anchor = _column("m", defn.anchor)
+    params: dict[str, object] = {"as_of": as_of}
+    conditions: list[exp.Expression] = [exp.Not(this=exp.Is(this=anchor.copy(), expression=exp.Null()))]
+    if request.start:
+        params["start"] = request.start
+        conditions.append(exp.GTE(this=anchor.copy(), expression=exp.Placeholder(this="start")))
+    if request.end:
+        params["end"] = request.end
+        conditions.append(exp.LT(this=anchor.copy(), expression=exp.Placeholder(this="end")))
+    unsplit = []
+    for i, (dim, values) in enumerate(request.where):
+        column, from_lead = dimension(dim)
+        if from_lead and lead_columns[dim.lower()].upper() != "VARCHAR":
+            column = exp.cast(column, "VARCHAR")
+        placeholders = []
+        for j, value in enumerate(values):
+            params[f"w{i}_{j}"] = value
+            placeholders.append(exp.Placeholder(this=f"w{i}_{j}"))
+        condition: exp.Expression = exp.In(this=column, expressions=placeholders)
+        if from_lead:
+            # Rows with no lead (a campaign's cost) cannot be split by a lead dimension: they
+            # keep counting in full and the result says so, rather than silently vanishing.
+            condition = exp.paren(exp.or_(
+                exp.Is(this=_column("m", "lead_id"), expression=exp.Null()), condition))
+            unsplit.append(dim)
+        conditions.append(condition)
+
+    group: list[exp.Expression] = []
+    projections: list[exp.Expression] = []
+    columns: list[str] = []
+    if request.grain != "total":
+        period = exp.cast(exp.func("DATE_TRUNC", exp.Literal.string(request.grain), anchor.copy()),
+                          "DATE")
+        projections.append(exp.alias_(period, "period"))
+        group.append(period.copy())
+        columns.append("period")
+    if request.by:
+        by_expr, _ = dimension(request.by)
+        projections.append(exp.alias_(by_expr, request.by.lower()))
+        group.append(by_expr.copy())
+        columns.append(request.by.lower())
+    aggregates = _aggregates(defn)
+    projections.extend(aggregates)
+    columns.extend(a.alias for a in aggregates)
+
+    select = exp.select(*projections).from_(metric_query.subquery("m"))
+    if needs_join:
+        select = select.join(
+            exp.to_table("leads").as_("d"), join_type="left",
+            on=exp.EQ(this=_column("m", "lead_id"), expression=_column("d", "lead_id")))
+    select = select.where(exp.and_(*conditions))
+    if group:
+        select = select.group_by(*group).order_by(
+            *(exp.Ordered(this=g.copy(), nulls_first=False) for g in group))
+    select = select.limit(row_cap + 1)
+    sql = select.sql(DIALECT)
+    used = {p.name for p in select.find_all(exp.Placeholder)}
+    return CompiledQuery(sql, {k: v for k, v in params.items() if k in used}, tuple(columns),
+                         tuple(unsplit))

@@ -1,0 +1,252 @@
+"""The read side: a hardened, read-only DuckDB connection that answers metric queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pandas as pd
+from sqlglot import exp
+
+from metrics.build import table_schema
+from metrics.compiler import QueryRequest, compile_metric, normalise_where
+from metrics.definitions import MetricDefinition, load_definition_files
+from metrics.errors import QueryError, QueryTimeout, WarehouseError
+from metrics.paths import METRICS_DIR, default_warehouse_path
+from metrics.sql_guard import validate_definition_columns
+
+if TYPE_CHECKING:
+    from metrics.catalog import Catalog
+
+# Second line of defence behind the SQL guard: no files, no extensions, no settings changes.
+HARDENED_CONFIG = {
+    "enable_external_access": False,
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "lock_configuration": True,
+}
+DEFAULT_TIMEOUT_SECONDS = float(os.environ.get("METRICS_QUERY_TIMEOUT", "30"))
+DEFAULT_ROW_CAP = int(os.environ.get("METRICS_ROW_CAP", "100000"))
+
+
+def open_hardened(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """Open a warehouse read-only with file access, extensions and settings locked."""
+    path = Path(path)
+    if not path.exists():
+        raise WarehouseError(f"there is no warehouse at {path}; build one with "
+                             "`python -m metrics demo` or `python -m metrics ingest DIR`.")
+    try:
+        return duckdb.connect(str(path), read_only=True, config=dict(HARDENED_CONFIG))
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from None
+
+
+def _to_utc_naive(value: object, name: str) -> dt.datetime | None:
+    """Accept a date, datetime or ISO string; return a naive UTC datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime(value.year, value.month, value.day)
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            raise QueryError(f"{name} must be a date like 2025-01-31, not '{value}'.") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
+
+
+_GRAIN_STEP = {
+    "day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1),
+    "month": pd.DateOffset(months=1), "quarter": pd.DateOffset(months=3),
+    "year": pd.DateOffset(years=1),
+}
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    definition: MetricDefinition
+    query: exp.Query
+    columns: list[str]
+
+
+class Warehouse:
+    """One warehouse file; thread-safe; reopens itself when the file is swapped by a load."""
+
+    def __init__(self, path: Path | str | None = None, *, catalog: Catalog | None = None,
+                 definitions_dir: Path = METRICS_DIR,
+                 timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+                 row_cap: int = DEFAULT_ROW_CAP) -> None:
+        self.path = Path(path or default_warehouse_path())
+        self.catalog = catalog
+        self.definitions_dir = Path(definitions_dir)
+        self.timeout_seconds = timeout_seconds
+        self.row_cap = row_cap
+        self._lock = threading.RLock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._stamp: tuple[int, int] | None = None
+        self._prepared: dict[tuple[str, int, str], _Prepared] = {}
+        self._file_definitions: dict[str, MetricDefinition] | None = None
+        self._connect()
+
+    # -- connection -------------------------------------------------------------------------
+    def _file_stamp(self) -> tuple[int, int]:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            raise WarehouseError(f"the warehouse {self.path} has disappeared.") from None
+        return (st.st_ino, st.st_mtime_ns)
+
+    def _connect(self) -> None:
+        con = open_hardened(self.path)
+        try:
+            meta = con.execute("SELECT as_of, built_at, source FROM warehouse_meta").fetchone()
+            schema = table_schema(con)
+        except duckdb.Error:
+            con.close()
+            raise WarehouseError(f"{self.path} is not a Handoff warehouse (no warehouse_meta "
+                                 "table); rebuild it with `python -m metrics demo` or "
+                                 "`python -m metrics ingest DIR`.") from None
+        old = self._con
+        self._con, self._stamp = con, self._file_stamp()
+        self.as_of: dt.datetime = meta[0]
+        self.built_at: dt.datetime = meta[1]
+        self.source: str = meta[2]
+        self.schema = schema
+        self.lead_columns = {c.lower(): t for c, t in schema.get("leads", {}).items()}
+        self._prepared.clear()
+        if old is not None:
+            old.close()
+
+    def refresh(self) -> bool:
+        """Reopen if the file was replaced by a new load; True when it was."""
+        with self._lock:
+            if self._file_stamp() != self._stamp:
+                self._connect()
+                return True
+            return False
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            self.refresh()
+            if self._con is None:
+                raise WarehouseError("the warehouse has been closed.")
+            return self._con.cursor()
+
+    def execute(self, sql: str, params: Mapping[str, object] | None = None, *,
+                label: str = "query") -> pd.DataFrame:
+        """Run one read-only statement with the time limit; return the whole result."""
+        cursor = self._cursor()
+        timer = threading.Timer(self.timeout_seconds, cursor.interrupt)
+        timer.start()
+        try:
+            return cursor.execute(sql, dict(params or {})).df()
+        except duckdb.InterruptException:
+            raise QueryTimeout(f"{label} took longer than {self.timeout_seconds:g} s and was "
+                               "stopped; narrow the date range or simplify the SQL.") from None
+        except duckdb.Error as exc:
+            message = str(exc).split("\n")[0]
+            raise QueryError(f"{label} failed in the warehouse: {message}") from None
+        finally:
+            timer.cancel()
+            cursor.close()
+
+    # -- definitions --------------------------------------------------------------------------
+    def definitions(self) -> dict[str, MetricDefinition]:
+        """The active definition of every metric, by name."""
+        if self.catalog is not None:
+            return self.catalog.active_definitions()
+        if self._file_definitions is None:
+            self._file_definitions = load_definition_files(self.definitions_dir)
+        return self._file_definitions
+
+    def definition(self, name: str, version: int | None = None) -> MetricDefinition:
+        if self.catalog is not None:
+            return self.catalog.definition(name, version)
+        defs = self.definitions()
+        if name not in defs:
+            raise QueryError(f"there is no metric '{name}'; `python -m metrics list` shows them.")
+        if version not in (None, defs[name].version):
+            raise QueryError(f"{name} has only version {defs[name].version} without a catalog; "
+                             "versions live in the catalog (--catalog).")
+        return defs[name]
+
+    def prepare(self, defn: MetricDefinition) -> _Prepared:
+        """Validate a definition against this warehouse's schema (cached per text)."""
+        key = (defn.name, defn.version, defn.text)
+        if key not in self._prepared:
+            query, columns = validate_definition_columns(defn, self.schema)
+            self._prepared[key] = _Prepared(defn, query, columns)
+        return self._prepared[key]
+
+    # -- queries ----------------------------------------------------------------------------
+    def query(self, name: str | MetricDefinition, *, start: object = None, end: object = None,
+              grain: str = "month", by: str | None = None,
+              where: Mapping[str, object] | None = None,
+              version: int | None = None) -> pd.DataFrame:
+        """One metric as a DataFrame: [period], [by], value (+ numerator, denominator).
+
+        `attrs` carries metric, version, label, unit, kind, direction, as_of, notes, sql and
+        incomplete_periods (periods whose cohorts have not had `maturity_days` to convert, or
+        that are not over yet).
+        """
+        defn = name if isinstance(name, MetricDefinition) else self.definition(name, version)
+        prepared = self.prepare(defn)
+        request = QueryRequest(start=_to_utc_naive(start, "start"), end=_to_utc_naive(end, "end"),
+                               grain=grain, by=by, where=normalise_where(where))
+        compiled = compile_metric(defn, prepared.query, request, metric_columns=prepared.columns,
+                                  lead_columns=self.lead_columns, row_cap=self.row_cap,
+                                  as_of=self.as_of)
+        frame = self.execute(compiled.sql, compiled.params, label=f"metric {defn.name} v{defn.version}")
+        if len(frame) > self.row_cap:
+            raise QueryError(f"{defn.name} returned more than {self.row_cap} rows; use a coarser "
+                             "grain or a breakdown with fewer values.", source=defn.name)
+        if "period" in frame:
+            frame["period"] = pd.to_datetime(frame["period"]).dt.date
+        notes = []
+        if compiled.unsplit_dimensions and defn_has_unallocated_rows(defn):
+            notes.append("Campaign cost is not split by " + ", ".join(compiled.unsplit_dimensions)
+                         + ": the full cost of the selected campaigns and channels is counted.")
+        frame.attrs.update(
+            metric=defn.name, version=defn.version, label=defn.label, unit=defn.unit,
+            kind=defn.kind, direction=defn.direction, owners=list(defn.owners),
+            as_of=self.as_of, notes=notes, sql=compiled.sql,
+            incomplete_periods=self._incomplete_periods(frame, grain, defn),
+        )
+        return frame
+
+    def _incomplete_periods(self, frame: pd.DataFrame, grain: str,
+                            defn: MetricDefinition) -> list[dt.date]:
+        if "period" not in frame or grain == "total" or frame.empty:
+            return []
+        periods = sorted(set(frame["period"]))
+        step = _GRAIN_STEP[grain]
+        maturity = pd.Timedelta(days=defn.maturity_days)
+        return [p for p in periods if pd.Timestamp(p) + step + maturity > pd.Timestamp(self.as_of)]
+
+
+def defn_has_unallocated_rows(defn: MetricDefinition) -> bool:
+    """Metrics that read campaign cost produce rows with no lead_id."""
+    tables = {t.name.lower() for t in exp.maybe_parse(defn.sql, dialect="duckdb").find_all(exp.Table)}
+    return bool(tables & {"campaign_spend", "campaigns"})
+
+
+def open_warehouse(path: Path | str | None = None, *, catalog: Catalog | None = None,
+                   **options) -> Warehouse:
+    """Open a warehouse for metric queries (DESIGN.md section 7)."""
+    return Warehouse(path, catalog=catalog, **options)

@@ -1,0 +1,18 @@
+-- name: marketing_cac
+-- label: Marketing CAC
+-- owners: marketing
+-- kind: ratio
+-- unit: currency
+-- direction: down
+-- anchor: occurred_at
+-- description: Campaign cost in the period divided by the deals won in the period from
+--   marketing-sourced leads: what marketing spends per new customer. Cost is not split by
+--   segment or region; channel and campaign filters apply to both sides.
+SELECT lead_id, closed_at AS occurred_at, campaign_id, source_channel,
+       0 AS numerator, 1 AS denominator
+FROM opportunity_lifecycle
+WHERE status = 'won' AND sourced_by = 'marketing' AND closed_at IS NOT NULL
+UNION ALL
+SELECT NULL AS lead_id, spent_at AS occurred_at, campaign_id, source_channel,
+       cost AS numerator, 0 AS denominator
+FROM campaign_spend
