@@ -48,7 +48,10 @@ def _fail(defn_source: str, message: str, sql_line: int, node: exp.Expression | 
     if node is not None and line is None:
         meta = _meta_of(node)
         line, column = meta.get("line"), meta.get("col")
-    file_line = line + sql_line - 1 if line else None
+        if column is not None and "start" in meta and "end" in meta:
+            column -= meta["end"] - meta["start"]  # sqlglot records where a token ends
+    # Errors about the query as a whole point at the line where the SELECT starts.
+    file_line = (line or 1) + sql_line - 1
     return UnsafeSQLError(message, source=defn_source, line=file_line, column=column)
 
 
@@ -73,7 +76,7 @@ def parse_metric_sql(sql: str, *, source: str = "<sql>", sql_line: int = 1) -> e
     'SELECT lead_id FROM leads'
     >>> parse_metric_sql("SELECT * FROM read_csv('/etc/passwd')")
     Traceback (most recent call last):
-    metrics.errors.UnsafeSQLError: <sql> line 1, column 22: table functions such as read_csv are not allowed; read from the warehouse tables.
+    metrics.errors.UnsafeSQLError: <sql> line 1, column 15: table functions such as read_csv are not allowed; read from the warehouse tables.
     """
     try:
         statements = [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
@@ -128,9 +131,12 @@ def check_columns(query: exp.Query, schema: Mapping[str, Mapping[str, str]], *,
         position = _POSITION.search(message)
         text = _POSITION.sub("", message).strip().rstrip(".")
         text = text.replace("could not be resolved", "does not exist in the warehouse")
+        name = re.search(r"Column '([^']+)'", message)
+        column = int(position.group(2)) if position else None
+        if column is not None and name:
+            column -= len(name.group(1)) - 1  # point at the start of the name, not its end
         raise _fail(source, f"{text}; check the spelling or the table it comes from.", sql_line,
-                    line=int(position.group(1)) if position else None,
-                    column=int(position.group(2)) if position else None) from None
+                    line=int(position.group(1)) if position else None, column=column) from None
 
 
 def validate_definition(defn: MetricDefinition,

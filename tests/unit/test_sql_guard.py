@@ -1,0 +1,131 @@
+"""The SQL guard refuses anything but a read-only query; the connection refuses it again."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from metrics.build import reference_schema
+from metrics.definitions import parse_definition
+from metrics.errors import DefinitionError, UnsafeSQLError
+from metrics.sql_guard import parse_metric_sql, validate_definition
+from metrics.warehouse import open_hardened
+
+HEADER = """-- name: probe
+-- label: Probe
+-- owners: marketing
+-- kind: count
+-- unit: count
+-- direction: up
+-- anchor: created_at
+-- description: A test metric.
+"""
+
+REFUSED = [
+    ("SELECT * FROM read_csv('/etc/passwd')", "table functions such as read_csv"),
+    ("SELECT * FROM read_parquet('x.parquet')", "table functions"),
+    ("SELECT * FROM glob('/*')", "table functions"),
+    ("SELECT * FROM query('SELECT 1')", "table functions"),
+    ("SELECT read_text('/etc/passwd') AS t FROM leads", "function read_text is not allowed"),
+    ("SELECT * FROM '/etc/passwd.csv'", "unknown table"),
+    ("SELECT 1 AS a; SELECT 2 AS b", "exactly one SELECT statement, found 2"),
+    ("SELECT lead_id FROM leads; DROP TABLE leads", "exactly one"),
+    ("DROP TABLE leads", "this is a DROP statement"),
+    ("CREATE TABLE x AS SELECT * FROM leads", "this is a CREATE statement"),
+    ("INSERT INTO leads (lead_id) VALUES ('x')", "this is a INSERT statement"),
+    ("DELETE FROM leads", "this is a DELETE statement"),
+    ("UPDATE leads SET segment = 'x'", "this is a UPDATE statement"),
+    ("WITH d AS (DELETE FROM leads RETURNING *) SELECT * FROM d", "DELETE is not allowed"),
+    ("ATTACH '/tmp/other.db' AS other", "this is a ATTACH statement"),
+    ("COPY leads TO '/tmp/leads.csv'", "this is a COPY statement"),
+    ("PRAGMA database_list", "this is a PRAGMA statement"),
+    ("INSTALL httpfs", "this is a INSTALL statement"),
+    ("LOAD httpfs", "this is a COMMAND statement"),
+    ("SET threads = 1", "this is a SET statement"),
+    ("SELECT * FROM secret_table", "unknown table 'secret_table'"),
+    ("SELECT * FROM main.leads", "without a schema or database prefix"),
+    ("SELECT * FROM other.main.leads", "without a schema or database prefix"),
+    ("SELECT lead_id FROM leads WHERE created_at < $cutoff", "only parameter a metric may use"),
+    ("SELECT lead_id FROM leads WHERE created_at < ?", "only parameter"),
+    ("SELEC lead_id FROM leads", "does not parse"),
+]
+
+
+@pytest.mark.parametrize(("sql", "message"), REFUSED, ids=[r[0][:40] for r in REFUSED])
+def test_guard_refuses(sql, message):
+    with pytest.raises(UnsafeSQLError, match=message):
+        parse_metric_sql(sql)
+
+
+def test_cte_names_are_allowed_as_tables():
+    parse_metric_sql("WITH recent AS (SELECT * FROM leads) SELECT lead_id FROM recent")
+
+
+@pytest.mark.parametrize(("body", "message", "line", "column"), [
+    # The SQL starts on line 9 of the file; the bad column is on its second line.
+    ("SELECT lead_id, created_at,\n  1 AS value FROM leads WHERE segmnt = 'SMB'",
+     "Column 'segmnt' does not exist", 10, 31),
+    ("SELECT lead_id, created_at FROM leads", "missing: value", 9, None),
+    ("SELECT lead_id, created_at, 1 AS value, 2 AS value FROM leads", "column value twice", 9, None),
+    ("SELECT lead_id, created_at,\n  1 AS value FROM nope", "unknown table 'nope'", 10, 19),
+])
+def test_definition_errors_point_at_file_line_and_column(body, message, line, column):
+    defn = parse_definition(HEADER + body, source="sql/metrics/probe.sql")
+    with pytest.raises(UnsafeSQLError, match=message) as info:
+        validate_definition(defn, reference_schema())
+    assert info.value.source == "sql/metrics/probe.sql"
+    assert info.value.line == line
+    if column:
+        assert info.value.column == column
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (HEADER.replace("-- kind: count\n", "-- kind: mean\n") + "SELECT 1", "kind must be one of"),
+    (HEADER.replace("-- owners: marketing\n", "-- owners: finance\n") + "SELECT 1", "'finance' is not a team"),
+    (HEADER.replace("-- anchor: created_at\n", "") + "SELECT 1", "missing anchor"),
+    (HEADER, "no SELECT"),
+    ("-- colour: blue\n" + HEADER + "SELECT 1", "unknown header key 'colour'"),
+])
+def test_header_errors(text, message):
+    with pytest.raises(DefinitionError, match=message):
+        parse_definition(text, source="probe.sql")
+
+
+def test_file_name_must_match_metric_name():
+    with pytest.raises(DefinitionError, match="the file is for 'other'"):
+        parse_definition(HEADER + "SELECT 1", expected_name="other")
+
+
+HOSTILE = [
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "COPY leads TO '/tmp/handoff-leak.csv'",
+    "ATTACH '/tmp/handoff-other.duckdb' AS other",
+    "CREATE TABLE stolen AS SELECT * FROM leads",
+    "INSERT INTO leads (lead_id, created_at) VALUES ('x', now())",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET enable_external_access = true",
+    "SELECT * FROM glob('/*')",
+]
+
+
+@pytest.mark.parametrize("sql", HOSTILE)
+def test_hardened_connection_refuses_even_without_the_guard(tiny_warehouse_path, sql):
+    con = open_hardened(tiny_warehouse_path)
+    try:
+        with pytest.raises(duckdb.Error):
+            con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_warehouse_execute_stops_a_runaway_query(tiny_warehouse_path):
+    from metrics.errors import QueryTimeout
+    from metrics.warehouse import Warehouse
+
+    wh = Warehouse(tiny_warehouse_path, timeout_seconds=0.3)
+    try:
+        with pytest.raises(QueryTimeout, match="took longer than 0.3 s"):
+            wh.execute("SELECT count(*) FROM range(10000000000) a")
+    finally:
+        wh.close()
