@@ -17,6 +17,7 @@ from metrics.errors import MetricError
 # Modules that provide a `register(subparsers)` function, in the order shown by --help.
 COMMAND_MODULES = (
     "metrics.commands",
+    "metrics.catalog_cli",
 )
 
 
