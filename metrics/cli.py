@@ -18,6 +18,7 @@ from metrics.errors import MetricError
 COMMAND_MODULES = (
     "metrics.commands",
     "metrics.catalog_cli",
+    "metrics.ingest",
 )
 
 
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     except MetricError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", 1)
+    except BrokenPipeError:
+        # `python -m metrics query ... | head` closed the pipe: not an error worth a traceback.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

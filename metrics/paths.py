@@ -13,6 +13,11 @@ METRICS_DIR = SQL_DIR / "metrics"
 DATA_DIR = REPO_ROOT / "data"
 
 
+def definitions_dir() -> Path:
+    """`METRICS_DEFINITIONS` if set, else sql/metrics: the version-1 definition files."""
+    return Path(os.environ.get("METRICS_DEFINITIONS") or METRICS_DIR)
+
+
 def default_warehouse_path() -> Path:
     """`METRICS_WAREHOUSE` if set, else data/warehouse.duckdb."""
     return Path(os.environ.get("METRICS_WAREHOUSE") or DATA_DIR / "warehouse.duckdb")

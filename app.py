@@ -1,0 +1,39 @@
+"""Handoff: the router. Page config, the warehouse check, shared filters, navigation."""
+
+import streamlit as st
+
+from metrics.errors import MetricError
+from ui import data, filters
+
+st.set_page_config(page_title="Handoff · pipeline review", page_icon=":material/handshake:",
+                   layout="wide", initial_sidebar_state="expanded")
+st.logo("ui/logo.svg", size="large")
+
+try:
+    data.get_warehouse()
+except MetricError as exc:
+    st.title("Handoff")
+    st.error(f"The warehouse is not available: {exc}", icon=":material/database:")
+    st.markdown("Build the demo warehouse with `make run` (or `python -m metrics demo`), or "
+                "load your own data with `python -m metrics ingest DIR`.")
+    st.stop()
+
+st.session_state["_selection"] = filters.render_sidebar()
+
+pages = {
+    "Pipeline review": [
+        st.Page("pages/overview.py", title="Metrics that matter", icon=":material/dashboard:",
+                default=True),
+        st.Page("pages/funnel.py", title="Funnel", icon=":material/filter_alt:"),
+        st.Page("pages/sla.py", title="SLA", icon=":material/timer:"),
+    ],
+    "Marketing": [
+        st.Page("pages/volume.py", title="Lead volume & quality", icon=":material/groups:"),
+        st.Page("pages/campaigns.py", title="Campaigns", icon=":material/campaign:"),
+    ],
+    "Definitions": [
+        st.Page("pages/definitions.py", title="Glossary & catalog", icon=":material/menu_book:"),
+        st.Page("pages/metric_detail.py", title="Metric explorer", icon=":material/trending_up:"),
+    ],
+}
+st.navigation(pages).run()

@@ -1,0 +1,50 @@
+"""One metric in depth: its trend, a breakdown and the definition behind it."""
+
+import streamlit as st
+
+from ui import data, filters
+from ui.charts import bar_chart, trend_chart
+from ui.components import empty_state, metric_error, notes, show_chart, show_table, version_caption
+from ui.metric_view import BREAKDOWNS, breakdown_label, trend_table
+
+selection = filters.current()
+defs = data.definitions()
+name = st.selectbox("Metric", sorted(defs, key=lambda n: defs[n].label),
+                    format_func=lambda n: defs[n].label, key="metric", bind="query-params")
+defn = defs[name]
+st.title(defn.label)
+st.caption(defn.description)
+by = st.segmented_control("Break down by", list(BREAKDOWNS), format_func=breakdown_label,
+                          default="none", key="by", bind="query-params", required=True)
+by = None if by == "none" else by
+
+trend = data.metric(name, start=selection.start, end=selection.end, grain=selection.grain,
+                    by=by, where=selection.where)
+if not trend.ok:
+    metric_error(trend)
+elif trend.frame.empty:
+    empty_state(f"No {defn.label.lower()} for {selection.describe()} with these filters. "
+                "Widen the period or clear a filter.")
+else:
+    target = data.targets().get(name) if by is None else None
+    fig = trend_chart(trend.frame, {**trend.meta, "grain": selection.grain},
+                      title=f"{defn.label} by {selection.grain}"
+                      + (f", by {breakdown_label(by).lower()}" if by else ""),
+                      grain=selection.grain, by=by, target=target,
+                      activations=data.activations(name))
+    show_chart(fig, version_caption(trend), key="trend")
+    notes(trend)
+    if by:
+        total = data.metric(name, start=selection.start, end=selection.end, grain="total", by=by,
+                            where=selection.where)
+        if total.ok and not total.frame.empty:
+            fig = bar_chart(total.frame.fillna({by: "(none)"}), x=by, y="value",
+                            title=f"{defn.label} by {breakdown_label(by).lower()}, {selection.describe()}",
+                            unit=defn.unit, x_title=breakdown_label(by), y_title=defn.label,
+                            horizontal=True)
+            show_chart(fig, version_caption(total), key="breakdown")
+    show_table(trend_table(trend.frame, trend.meta), file_name=f"{name}-{selection.grain}",
+               key="trend")
+
+with st.expander(f"Definition: `{name}` v{defn.version}", icon=":material/code:"):
+    st.code(defn.text, language="sql")

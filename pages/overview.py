@@ -1,0 +1,18 @@
+"""Overview: the metrics that matter, as both teams agreed them."""
+
+import streamlit as st
+
+from ui import data, filters
+from ui.scorecard import SCORECARD, render_tile
+
+selection = filters.current()
+st.title("The metrics that matter")
+st.caption(f"{selection.label}: {selection.describe()} · {filters.describe_filters(selection)} · "
+           "changes compare with the previous period of the same length; "
+           "arrows are green when the change is good for the business.")
+
+targets = data.targets()
+for row_start in range(0, len(SCORECARD), 4):
+    for column, name in zip(st.columns(4), SCORECARD[row_start:row_start + 4]):
+        with column:
+            render_tile(name, selection, targets)

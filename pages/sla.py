@@ -1,0 +1,88 @@
+"""SLA: does sales follow up on time, and does marketing deliver the MQLs it committed?"""
+
+import streamlit as st
+
+from ui import data, filters
+from ui.charts import bar_chart, trend_chart
+from ui.components import empty_state, metric_error, show_chart, show_table, version_caption
+from ui.glossary import sla_summary
+from ui.sla_view import REP_COLUMNS, UNTOUCHED_COLUMNS, committed_mqls
+
+selection = filters.current()
+where = selection.where_dict
+span = dict(start=selection.start, end=selection.end, where=where)
+st.title("Follow-up SLA")
+st.caption(f"{selection.label}: {selection.describe()} · {filters.describe_filters(selection)}")
+with st.expander("The agreed SLA", icon=":material/handshake:"):
+    st.markdown(sla_summary())
+
+st.subheader("Sales side: first touch within the SLA")
+compliance = data.metric("sla_first_touch_compliance", start=selection.start, end=selection.end,
+                         grain=selection.grain, where=selection.where)
+if not compliance.ok:
+    metric_error(compliance)
+elif compliance.frame.empty:
+    empty_state("No MQLs were due a follow-up in this period with these filters.")
+else:
+    fig = trend_chart(compliance.frame, {**compliance.meta, "grain": selection.grain},
+                      title="Share of MQLs touched by sales within the SLA",
+                      grain=selection.grain,
+                      target=data.targets().get("sla_first_touch_compliance"),
+                      activations=data.activations("sla_first_touch_compliance"))
+    show_chart(fig, version_caption(compliance) + " · MQLs still inside their SLA window and "
+               "untouched are not counted until their deadline passes.", key="compliance")
+
+left, right = st.columns(2)
+with left:
+    distribution = data.run_analysis("sla_response_distribution", **span)
+    if distribution.empty:
+        empty_state("No MQLs in this period.")
+    else:
+        fig = bar_chart(distribution, x="bucket", y="mqls", unit="count",
+                        title="Response time to MQLs, in business hours", x_title="Business hours to first sales touch",
+                        y_title="MQLs")
+        show_chart(fig, "Business hours count only the agreed business day; nights and weekends "
+                   "do not run the clock.", key="distribution")
+with right:
+    reps = data.run_analysis("sla_by_rep", **span)
+    if reps.empty:
+        empty_state("No MQLs were due a follow-up in this period.")
+    else:
+        top = reps.head(12)
+        fig = bar_chart(top, x="rep_name", y="breaches", unit="count", horizontal=True,
+                        title="SLA breaches by rep (top 12)", x_title="Rep", y_title="MQLs not touched in time")
+        show_chart(fig, "A breach is an MQL touched after its deadline or not touched at all once "
+                   "its deadline passed; the rep is the lead's owner.", key="rep-breaches")
+
+st.markdown("**Breaches by rep and team**")
+if not reps.empty:
+    show_table(reps, file_name="sla-by-rep", key="reps", column_config=REP_COLUMNS)
+
+st.subheader("MQLs waiting for a first touch right now")
+waiting = data.run_analysis("untouched_mqls", where=where, limit=500)
+if waiting.empty:
+    st.success("Every MQL has had a first sales touch.", icon=":material/check_circle:")
+else:
+    overdue = int(waiting["overdue"].sum())
+    st.markdown(f"**{len(waiting):,}** MQLs untouched as of the data's as-of time, "
+                f"**{overdue:,}** of them past their SLA deadline (longest waiting first).")
+    show_table(waiting, file_name="untouched-mqls", key="waiting", column_config=UNTOUCHED_COLUMNS)
+
+st.subheader("Marketing side: MQLs delivered against the commitment")
+mqls = data.metric("mqls", start=selection.start, end=selection.end, grain=selection.grain,
+                   where=selection.where)
+commitment = committed_mqls(data.targets().get("mqls"), selection.grain)
+if not mqls.ok:
+    metric_error(mqls)
+elif mqls.frame.empty:
+    empty_state("No MQLs in this period with these filters.")
+else:
+    fig = trend_chart(mqls.frame, {**mqls.meta, "grain": selection.grain},
+                      title=f"MQLs delivered per {selection.grain}", grain=selection.grain,
+                      target=commitment)
+    caption = version_caption(mqls)
+    if commitment:
+        caption += f" · commitment {commitment:,.0f} MQLs per {selection.grain}"
+        if selection.where:
+            caption += " (the commitment is for all leads; filters lower the delivered count)"
+    show_chart(fig, caption, key="mqls")

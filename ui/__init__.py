@@ -1,0 +1,1 @@
+"""Streamlit and plotly glue: cached engine calls, sidebar filters, charts, tiles."""

@@ -1,0 +1,162 @@
+"""Plotly figures with titles in words, labelled axes and honest incomplete periods."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ui.format import UNIT_AXIS_TITLES, format_value, plotly_tick_format
+
+PALETTE = ["#2563eb", "#f97316", "#10b981", "#a855f7", "#ef4444", "#0ea5e9", "#eab308",
+           "#64748b", "#ec4899", "#14b8a6"]
+MARKETING, SALES, NEUTRAL, INCOMPLETE = "#2563eb", "#f97316", "#64748b", "#94a3b8"
+
+
+def _layout(fig: go.Figure, title: str, *, x_title: str | None, y_title: str | None,
+            unit: str | None = None, height: int = 380) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 17}},
+        template="plotly_white", height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        font={"size": 13}, legend={"orientation": "h", "yanchor": "bottom", "y": 1.0,
+                                   "x": 1, "xanchor": "right", "title": None},
+        hovermode="x unified",
+    )
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title, tickformat=plotly_tick_format(unit) if unit else None,
+                     rangemode="tozero")
+    return fig
+
+
+def grain_title(grain: str) -> str:
+    return {"day": "Day", "week": "Week starting", "month": "Month", "quarter": "Quarter",
+            "year": "Year"}.get(grain, "Period")
+
+
+def trend_chart(frame: pd.DataFrame, meta: dict, *, title: str, grain: str, by: str | None = None,
+                target: float | None = None, activations: list[tuple[int, dt.datetime]] = (),
+                height: int = 380) -> go.Figure:
+    """A metric over time; incomplete periods drawn hollow and dotted; target; version markers."""
+    unit = meta.get("unit", "count")
+    incomplete = set(meta.get("incomplete_periods", []))
+    fig = go.Figure()
+    groups = [(None, frame)] if not by else list(frame.groupby(by, dropna=False, sort=True))
+    for i, (key, part) in enumerate(groups):
+        part = part.sort_values("period")
+        name = meta.get("label", "value") if key is None else ("(none)" if pd.isna(key) else str(key))
+        color = PALETTE[i % len(PALETTE)]
+        done = part[~part["period"].isin(incomplete)]
+        fig.add_scatter(x=done["period"], y=done["value"], mode="lines+markers", name=name,
+                        line={"color": color, "width": 2.5}, legendgroup=name,
+                        hovertemplate="%{y}<extra>" + name + "</extra>")
+        open_part = part[part["period"].isin(incomplete)]
+        if not open_part.empty:
+            # Join the last complete point to the incomplete ones with a dotted line.
+            bridge = pd.concat([done.tail(1), open_part])
+            fig.add_scatter(x=bridge["period"], y=bridge["value"], mode="lines+markers",
+                            name=f"{name} (still maturing)", legendgroup=name,
+                            showlegend=i == 0 and by is None,
+                            line={"color": color, "width": 2, "dash": "dot"},
+                            marker={"symbol": "circle-open", "size": 9},
+                            hovertemplate="%{y} (incomplete)<extra>" + name + "</extra>")
+    if target is not None:
+        fig.add_hline(y=target, line={"color": "#16a34a", "dash": "dash", "width": 1.5},
+                      annotation_text=f"target {format_value(target, unit)}",
+                      annotation_position="top left")
+    for version, when in activations:
+        if version <= 1 or when is None:
+            continue
+        fig.add_vline(x=pd.Timestamp(when).to_pydatetime(), line={"color": NEUTRAL, "dash": "dash"})
+        fig.add_annotation(x=pd.Timestamp(when).to_pydatetime(), y=1, yref="paper",
+                           text=f"v{version} active", showarrow=False, xanchor="left",
+                           font={"size": 11, "color": NEUTRAL})
+    return _layout(fig, title, x_title=grain_title(meta.get("grain", "month")),
+                   y_title=f"{meta.get('label', '')} ({UNIT_AXIS_TITLES.get(unit, unit)})",
+                   unit=unit, height=height)
+
+
+def funnel_chart(funnel: pd.DataFrame, *, title: str) -> go.Figure:
+    """The waterfall: count per stage with conversion from the previous stage."""
+    text = [
+        f"{int(n):,}" + ("" if pd.isna(conv) or i == 0 else f"  ·  {conv:.0%} of previous")
+        for i, (n, conv) in enumerate(zip(funnel["leads"], funnel["conversion_from_previous"]))
+    ]
+    fig = go.Figure(go.Funnel(
+        y=funnel["label"], x=funnel["leads"], text=text, textinfo="text",
+        marker={"color": [MARKETING, MARKETING, SALES, SALES, SALES, "#16a34a"][: len(funnel)]},
+        hovertemplate="%{y}: %{x:,} leads<extra></extra>",
+    ))
+    _layout(fig, title, x_title=None, y_title=None, height=420)
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def cohort_heatmap(cohorts: pd.DataFrame, *, stage_label: str, title: str) -> go.Figure:
+    """Rows = MQL month, columns = weeks since MQL; blank cells are not observable yet."""
+    pivot = cohorts.pivot_table(index="cohort", columns="weeks_since_mql", values="share",
+                                aggfunc="first", dropna=False).sort_index(ascending=False)
+    labels = [pd.Timestamp(c).strftime("%b %Y") for c in pivot.index]
+    fig = go.Figure(go.Heatmap(
+        z=pivot.values, x=[int(w) for w in pivot.columns], y=labels, colorscale="Blues",
+        zmin=0, colorbar={"title": "reached", "tickformat": ".0%"},
+        hovertemplate="MQLs of %{y}, week %{x}: %{z:.1%} reached " + stage_label + "<extra></extra>",
+        hoverongaps=False,
+    ))
+    _layout(fig, title, x_title="Weeks since first MQL", y_title="MQL cohort (month)",
+            height=max(320, 24 * len(labels) + 120))
+    fig.update_yaxes(rangemode=None, type="category")
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def bar_chart(frame: pd.DataFrame, *, x: str, y: str, title: str, unit: str, x_title: str,
+              y_title: str, color: str | None = None, horizontal: bool = False,
+              stacked: bool = True, height: int = 380) -> go.Figure:
+    """Bars, optionally coloured by a column; horizontal puts categories on the y axis."""
+    fig = go.Figure()
+    groups = [(None, frame)] if not color else list(frame.groupby(color, dropna=False, sort=True))
+    for i, (key, part) in enumerate(groups):
+        name = y_title if key is None else ("(none)" if pd.isna(key) else str(key))
+        kwargs = dict(name=name, marker_color=PALETTE[i % len(PALETTE)],
+                      hovertemplate="%{y}<extra>" + name + "</extra>" if not horizontal
+                      else "%{x}<extra>" + name + "</extra>")
+        if horizontal:
+            fig.add_bar(x=part[y], y=part[x], orientation="h", **kwargs)
+        else:
+            fig.add_bar(x=part[x], y=part[y], **kwargs)
+    fig.update_layout(barmode="stack" if stacked else "group", showlegend=color is not None)
+    if horizontal:
+        _layout(fig, title, x_title=y_title, y_title=x_title, height=height)
+        fig.update_xaxes(tickformat=plotly_tick_format(unit))
+        fig.update_yaxes(autorange="reversed", rangemode=None, type="category")
+        fig.update_layout(hovermode="closest")
+        return fig
+    return _layout(fig, title, x_title=x_title, y_title=y_title, unit=unit, height=height)
+
+
+def journey_chart(journey: pd.DataFrame, *, title: str) -> go.Figure:
+    """Every stage change and touch of one lead on one timeline, one lane per kind."""
+    lanes = {"marketing": "Marketing touches", "sales": "Sales touches"}
+    frame = journey.copy()
+    frame["lane"] = [
+        "Stages" if k == "stage" else ("Opportunity" if k == "opportunity" else lanes.get(t, "Touches"))
+        for k, t in zip(frame["kind"], frame["team"])
+    ]
+    colors = {"Stages": NEUTRAL, "Marketing touches": MARKETING, "Sales touches": SALES,
+              "Opportunity": "#16a34a", "Touches": NEUTRAL}
+    fig = go.Figure()
+    for lane in ["Stages", "Marketing touches", "Sales touches", "Opportunity", "Touches"]:
+        part = frame[frame["lane"] == lane]
+        if part.empty:
+            continue
+        fig.add_scatter(x=part["occurred_at"], y=[lane] * len(part), mode="markers+text",
+                        text=part["what"], textposition="top center", name=lane,
+                        marker={"size": 12, "color": colors[lane]},
+                        customdata=part[["detail", "actor"]].fillna("").values,
+                        hovertemplate="%{x|%d %b %Y %H:%M} UTC<br>%{text}<br>%{customdata[0]}"
+                                      "<br>%{customdata[1]}<extra></extra>")
+    _layout(fig, title, x_title="Time (UTC)", y_title=None, height=360)
+    fig.update_yaxes(type="category", rangemode=None)
+    fig.update_layout(hovermode="closest", showlegend=False)
+    return fig

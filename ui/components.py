@@ -1,0 +1,61 @@
+"""Small building blocks every page uses: captions, tables with CSV download, empty states."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from ui.data import MetricResult
+
+
+def version_caption(result: MetricResult) -> str:
+    """'MQL → SAL acceptance rate · mql_to_sal_rate v2 · owners marketing, sales'."""
+    meta = result.meta
+    owners = ", ".join(meta.get("owners", []))
+    text = f"{meta.get('label', result.name)} · definition `{result.name}` v{meta.get('version', '?')}"
+    if owners:
+        text += f" · owned by {owners}"
+    if meta.get("incomplete_periods"):
+        text += " · dotted points are periods still maturing"
+    return text
+
+
+def show_chart(fig: go.Figure, caption: str, *, key: str | None = None) -> None:
+    st.plotly_chart(fig, key=key, config={"displaylogo": False})
+    st.caption(caption)
+
+
+def show_table(frame: pd.DataFrame, *, file_name: str, key: str, column_config: dict | None = None,
+               height: int | str = "auto", hide_index: bool = True) -> None:
+    """A sortable table with a CSV download of exactly what is shown."""
+    st.dataframe(frame, column_config=column_config, hide_index=hide_index, height=height,
+                 key=f"{key}-table")
+    st.download_button("Download CSV", frame.to_csv(index=False).encode("utf-8"),
+                       file_name=f"{file_name}.csv", mime="text/csv", key=f"{key}-download",
+                       icon=":material/download:")
+
+
+def empty_state(message: str) -> None:
+    st.info(message, icon=":material/filter_alt_off:")
+
+
+def metric_error(result: MetricResult) -> None:
+    st.error(f"**{result.name}** could not be computed: {result.error}", icon=":material/error:")
+
+
+def notes(result: MetricResult) -> None:
+    for note in result.meta.get("notes", []):
+        st.caption(f":material/info: {note}")
+
+
+def percent_column(label: str, help: str | None = None):
+    return st.column_config.NumberColumn(label, format="percent", help=help)
+
+
+def money_column(label: str, help: str | None = None):
+    return st.column_config.NumberColumn(label, format="dollar", help=help)
+
+
+def number_column(label: str, fmt: str = "localized", help: str | None = None):
+    return st.column_config.NumberColumn(label, format=fmt, help=help)

@@ -1,0 +1,165 @@
+"""Cached access to the engine. Pages call these, never the warehouse directly.
+
+The warehouse connection is a process-wide resource; results are cached by everything that
+can change them: the warehouse file's as_of and build time (a new load changes the key), the
+metric's name, version and text, and the filters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import metrics
+from metrics import analysis
+from metrics.definitions import MetricDefinition
+from metrics.errors import MetricError
+from metrics.paths import (
+    SQL_DIR,
+    default_catalog_path,
+    default_roles_path,
+    default_warehouse_path,
+    definitions_dir,
+)
+
+CACHE_TTL = dt.timedelta(hours=1)
+
+
+@st.cache_resource(show_spinner=False)
+def _catalog(path: str, roles: str, definitions: str):
+    return metrics.open_catalog(path, roles=roles, definitions_dir=Path(definitions))
+
+
+def _locations() -> tuple[str, str, str]:
+    return (str(default_catalog_path()), str(default_roles_path()), str(definitions_dir()))
+
+
+def get_catalog():
+    """The SQLite catalog of metric versions, targets and approvals (one per process)."""
+    return _catalog(*_locations())
+
+
+@st.cache_resource(show_spinner=False)
+def _warehouse(path: str, catalog_path: str, roles: str, definitions: str) -> metrics.Warehouse:
+    return metrics.open_warehouse(path, catalog=_catalog(catalog_path, roles, definitions))
+
+
+def get_warehouse() -> metrics.Warehouse:
+    """The hardened read-only warehouse; reopened automatically after a new load."""
+    wh = _warehouse(str(default_warehouse_path()), *_locations())
+    wh.refresh()
+    return wh
+
+
+def warehouse_stamp() -> tuple[str, str, str]:
+    """Changes whenever the data changes: part of every cache key."""
+    wh = get_warehouse()
+    return (str(wh.path), str(wh.as_of), str(wh.built_at))
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """A metric's rows plus what produced them, or the error that stopped it."""
+
+    name: str
+    frame: pd.DataFrame | None
+    meta: dict = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def definitions() -> dict[str, MetricDefinition]:
+    return get_warehouse().definitions()
+
+
+def _text_hash(defn: MetricDefinition) -> str:
+    return hashlib.sha256(defn.text.encode()).hexdigest()[:16]
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=4000, show_spinner=False)
+def _cached_metric(stamp, name: str, version: int, text_hash: str, start, end, grain: str,
+                   by: str | None, where: tuple) -> tuple[pd.DataFrame, dict]:
+    wh = get_warehouse()
+    frame = wh.query(name, start=start, end=end, grain=grain, by=by,
+                     where={k: list(v) for k, v in where}, version=version)
+    return frame, dict(frame.attrs)
+
+
+def metric(name: str, *, start=None, end=None, grain: str = "month", by: str | None = None,
+           where: tuple = (), version: int | None = None) -> MetricResult:
+    """One metric, cached; a failure becomes an error message, never an exception."""
+    try:
+        wh = get_warehouse()
+        defn = wh.definition(name, version)
+        frame, meta = _cached_metric(warehouse_stamp(), name, defn.version, _text_hash(defn),
+                                     start, end, grain, by, tuple(where))
+        return MetricResult(name, frame, meta)
+    except MetricError as exc:
+        return MetricResult(name, None, {}, str(exc))
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=2000, show_spinner=False)
+def _cached_analysis(stamp, function: str, kwargs: tuple) -> pd.DataFrame:
+    return getattr(analysis, function)(get_warehouse(), **dict(kwargs))
+
+
+def run_analysis(function: str, **kwargs) -> pd.DataFrame:
+    """One of metrics.analysis' functions, cached by warehouse and arguments."""
+    frozen = tuple(sorted((k, _freeze(v)) for k, v in kwargs.items()))
+    return _cached_analysis(warehouse_stamp(), function, frozen)
+
+
+def _freeze(value):
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def thaw_where(where: tuple) -> dict[str, list[str]]:
+    return {k: list(v) for k, v in where}
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _filter_options(stamp) -> dict[str, list[tuple[str, str]]]:
+    return analysis.filter_options(get_warehouse())
+
+
+def filter_options() -> dict[str, list[tuple[str, str]]]:
+    return _filter_options(warehouse_stamp())
+
+
+def file_targets() -> dict[str, float]:
+    path = Path(SQL_DIR / "targets.toml")
+    try:
+        return {k: float(v) for k, v in tomllib.loads(path.read_text()).get("targets", {}).items()}
+    except (OSError, tomllib.TOMLDecodeError, ValueError):
+        return {}
+
+
+def targets() -> dict[str, float]:
+    """Agreed targets: the file's defaults overridden by targets approvers set in the app."""
+    merged = file_targets()
+    try:
+        merged.update(get_catalog().targets())
+    except (MetricError, AttributeError):
+        pass
+    return merged
+
+
+def activations(name: str) -> list[tuple[int, dt.datetime]]:
+    """When each version of a metric became active (for version markers on charts)."""
+    try:
+        return list(get_catalog().activations(name))
+    except (MetricError, AttributeError):
+        return []

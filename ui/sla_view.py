@@ -1,0 +1,36 @@
+"""Column settings and the commitment arithmetic of the SLA page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+REP_COLUMNS = {
+    "rep_id": st.column_config.TextColumn("Rep id"),
+    "rep_name": st.column_config.TextColumn("Rep"),
+    "team": st.column_config.TextColumn("Team"),
+    "region": st.column_config.TextColumn("Region"),
+    "mqls_due": st.column_config.NumberColumn("MQLs due", format="localized"),
+    "in_sla": st.column_config.NumberColumn("In SLA", format="localized"),
+    "breaches": st.column_config.NumberColumn("Breaches", format="localized"),
+    "untouched_overdue": st.column_config.NumberColumn("Untouched, overdue", format="localized"),
+    "compliance": st.column_config.NumberColumn("Compliance", format="percent"),
+    "median_response_business_hours": st.column_config.NumberColumn(
+        "Median response (business h)", format="%.1f"),
+}
+UNTOUCHED_COLUMNS = {
+    "lead_id": st.column_config.TextColumn("Lead"),
+    "first_mql_at": st.column_config.DatetimeColumn("MQL at (UTC)", format="D MMM YYYY, HH:mm"),
+    "sla_deadline_at": st.column_config.DatetimeColumn("Deadline (UTC)", format="D MMM YYYY, HH:mm"),
+    "waiting_hours": st.column_config.NumberColumn("Waiting (h)", format="%.1f"),
+    "overdue": st.column_config.CheckboxColumn("Overdue"),
+    "owner_name": st.column_config.TextColumn("Owner"),
+}
+# Targets for counts are agreed per month; other grains scale by their length.
+MONTHS_PER_GRAIN = {"day": 12 / 365.25, "week": 12 / 52.18, "month": 1.0, "quarter": 3.0, "year": 12.0}
+
+
+def committed_mqls(monthly: float | None, grain: str) -> float | None:
+    """The MQL commitment per period of `grain`, from the monthly number."""
+    if monthly is None or grain not in MONTHS_PER_GRAIN:
+        return None
+    return monthly * MONTHS_PER_GRAIN[grain]
