@@ -353,10 +353,13 @@ def _lookup(spec: object, where: str, fail) -> Lookup:
 
 
 def _conditions(spec: object, where: str, fail) -> tuple[Condition, ...]:
+    """`{ Field = "Status", IsWon = ["true", "1"], Flags = { present = false } }`: all must hold."""
     if not isinstance(spec, dict):
         raise fail(f"{where} must be a table of column = value(s), e.g. {{ Field = \"Status\" }}.")
-    return tuple(_condition({"column": column, "in": values}, f"{where}.{column}", fail)
-                 for column, values in spec.items())
+    return tuple(
+        _condition({"column": column, **(test if isinstance(test, dict) else {"in": test})},
+                   f"{where}.{column}", fail)
+        for column, test in spec.items())
 
 
 def _condition(spec: dict, where: str, fail) -> Condition:
