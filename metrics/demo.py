@@ -380,7 +380,9 @@ def _plan_campaigns(
         "name": name.astype(object),
         "channel": pd.Categorical.from_codes(channel, CHANNELS),
         "cost": cost,
-        "started_on": start + start_epoch_day,
+        # Costs above are for the days inside the demo window, so spend starts there too;
+        # otherwise always-on campaigns would spread their cost over months with no leads.
+        "started_on": np.maximum(start, 0) + start_epoch_day,
         "ended_on": pd.array(np.where(ongoing, 0, end + start_epoch_day), dtype="Int64"),
     })
     frame.loc[ongoing, "ended_on"] = pd.NA
