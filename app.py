@@ -3,11 +3,12 @@
 import streamlit as st
 
 from metrics.errors import MetricError
-from ui import data, filters
+from ui import auth, data, filters
 
 st.set_page_config(page_title="Handoff · pipeline review", page_icon=":material/handshake:",
                    layout="wide", initial_sidebar_state="expanded")
 st.logo("ui/logo.svg", size="large")
+auth.sign_in()  # OIDC when [auth] is configured, else local mode (or a refusal); shows who
 
 try:
     data.get_warehouse()
@@ -34,6 +35,9 @@ pages = {
     "Definitions": [
         st.Page("pages/definitions.py", title="Glossary & catalog", icon=":material/menu_book:"),
         st.Page("pages/metric_detail.py", title="Metric explorer", icon=":material/trending_up:"),
+        st.Page("pages/editor.py", title="Edit a definition", icon=":material/edit_note:"),
+        st.Page("pages/inbox.py", title="Review inbox", icon=":material/inbox:"),
+        st.Page("pages/history.py", title="Definition history", icon=":material/history:"),
     ],
 }
 st.navigation(pages).run()
