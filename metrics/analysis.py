@@ -420,3 +420,10 @@ def data_range(wh: Warehouse) -> tuple[dt.datetime | None, dt.datetime]:
     """The first lead's creation time and the data's as-of time."""
     first = wh.execute("SELECT MIN(created_at) AS first FROM leads", label="data range")["first"].iloc[0]
     return (None if pd.isna(first) else first.to_pydatetime()), wh.as_of
+
+
+def attribution(wh: Warehouse, **kwargs) -> pd.DataFrame:
+    """Multi-touch campaign credit; see metrics.attribution.attribution."""
+    from metrics.attribution import attribution as attribute
+
+    return attribute(wh, **kwargs)
