@@ -187,12 +187,12 @@ class IngestReport:
             f"({self.rows_per_second:,.0f} rows/s)"
             + (f"; data as of {self.as_of:%Y-%m-%d %H:%M:%S} UTC" if self.as_of else ""),
             "",
-            f"{'table':<15}{'read':>10}{'loaded':>10}{'quarantined':>13}{'warnings':>10}  files",
+            f"{'table':<14}{'read':>13}{'loaded':>13}{'quarantined':>13}{'warnings':>10}  files",
         ]
         for t in self.tables:
-            lines.append(f"{t.table:<15}{t.read:>10,}{t.loaded:>10,}{t.quarantined:>13,}"
+            lines.append(f"{t.table:<14}{t.read:>13,}{t.loaded:>13,}{t.quarantined:>13,}"
                          f"{t.warnings:>10,}  {', '.join(t.files) or '-'}")
-        lines.append(f"{'total':<15}{self.rows_read:>10,}{self.rows_loaded:>10,}"
+        lines.append(f"{'total':<14}{self.rows_read:>13,}{self.rows_loaded:>13,}"
                      f"{self.rows_quarantined:>13,}{self.warnings:>10,}")
         for kind, title in (("quarantined", "Quarantined rows by reason"),
                             ("warning", "Warnings (rows loaded anyway)")):
@@ -490,14 +490,12 @@ def _check_all(con: duckdb.DuckDBPyConnection, plan_: Plan, tables: dict[str, Ca
                 ) -> None:
             execute_with_progress(con, sql, {**(params or {}), **_params_in(sql, zone)}, step)
 
-        candidates = exp.table_(f"cand_{table_name}", db=SCRATCH)
         checked = exp.table_(f"chk_{table_name}", db=SCRATCH)
         query = candidate_select(entries[0][1], entries[0][0], table, files)
         for i, source in entries[1:]:
             query = exp.union(query, candidate_select(source, i, table, files), distinct=False)
-        run(exp.Create(this=candidates, kind="TABLE", expression=query).sql("duckdb"), None)
-        check_table(table, candidates, checked, mapping.timestamp_formats, run)
-        insert_loaded(table, checked, run)
+        check_table(table, query, checked, mapping.timestamp_formats, run)
+        insert_loaded(table, checked, count_rows(con, checked), run)
         sources = dict.fromkeys(files[s.file.lower()] for _, s in entries)
         for source in sources:
             insert_quarantined(con, table, checked, source.index, source.table,
@@ -520,8 +518,7 @@ def _check_all(con: duckdb.DuckDBPyConnection, plan_: Plan, tables: dict[str, Ca
                     for r, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
                     if r is not None]
         reasons += [ReasonCount(table_name, "warning", r, n) for r, n in warnings.items()]
-        for scratch_table in (candidates, checked):
-            con.execute(f"DROP TABLE {scratch_table.sql('duckdb')}")
+        con.execute(f"DROP TABLE {checked.sql('duckdb')}")
     return tuple(reports), tuple(reasons)
 
 

@@ -37,13 +37,16 @@ WARNINGS: tuple[tuple[str, str, str], ...] = (
     ("opportunities", "closed_at before created_at", "closed_at < created_at"),
     ("opportunities", "won or lost without closed_at",
      "status IN ('won', 'lost') AND closed_at IS NULL"),
-    ("opportunities", "closed_at on an open opportunity", "status = 'open' AND closed_at IS NOT NULL"),
+    ("opportunities", "closed_at on an open opportunity",
+     "status = 'open' AND closed_at IS NOT NULL"),
     ("campaigns", "ended_on before started_on", "ended_on < started_on"),
 )
 # Columns the candidate and checked tables carry besides the canonical ones: which mapping
 # entry and source file a row came from, its row number in that file, and its position among
 # the rows one source row produced (an unpivot makes several).
 ORIGIN_COLUMNS = ("_entry", "_src", "_row", "_part")
+# Rows per INSERT into a canonical table (see insert_loaded).
+INSERT_BATCH_ROWS = 2_000_000
 
 assert sorted(LOAD_ORDER) == sorted(CANONICAL_TABLES)
 
@@ -211,9 +214,10 @@ def _reason_of(table: CanonicalTable, raw: dict[str, str]) -> exp.Case:
     return case
 
 
-def check_table(table: CanonicalTable, candidates: exp.Table,
+def check_table(table: CanonicalTable, candidates: exp.Query,
                 checked: exp.Table, formats: Sequence[str], run: Runner) -> None:
-    """Create `checked`: candidates converted to the table's types, plus `_reason` (NULL = ok).
+    """Create `checked`: candidate rows (a query) converted to the table's types, plus
+    `_reason` (NULL = ok).
 
     `run(sql, params)` executes a statement (with progress). Among rows that are otherwise
     valid, the first occurrence of a key (in mapping-entry, file-row order) is kept and later
@@ -225,7 +229,7 @@ def check_table(table: CanonicalTable, candidates: exp.Table,
         value = exp.column(column.name, "c", quoted=True)
         select = select.select(value.copy().as_(raw[column.name]),
                                typed_expr(value, column, formats).as_(column.name, quoted=True))
-    select = select.from_(candidates.copy().as_("c"))
+    select = select.from_(candidates.subquery("c"))
     if table.name in LEAD_REFERENCES:
         select = select.select(exp.column("created_at", "l").as_("_lead_created_at"),
                                exp.column("lead_id", "l").is_(exp.null()).not_().as_("_lead_known"))
@@ -246,19 +250,29 @@ def check_table(table: CanonicalTable, candidates: exp.Table,
                   .when(exp.and_(exp.column("_pre").is_(exp.null()), first > 1),
                         exp.Literal.string(f"duplicate {table.key}"))
                   .else_(exp.column("_pre")))
-    final = exp.select(*passthrough, reason.as_("_reason")).from_(judged.subquery("j"))
+    # Sorted, so the checked table's rowid follows the source files and the batched insert
+    # loads rows in the same order on every run.
+    final = (exp.select(*passthrough, reason.as_("_reason")).from_(judged.subquery("j"))
+             .order_by(*(exp.column(c) for c in ("_entry", "_row", "_part"))))
     run(exp.Create(this=checked, kind="TABLE", expression=final).sql("duckdb"), None)
 
 
-def insert_loaded(table: CanonicalTable, checked: exp.Table, run: Runner) -> None:
-    """Insert the rows without a reason into the canonical table, in source order."""
-    select = (exp.select(*(exp.column(c, quoted=True) for c in table.column_names))
-              .from_(checked.copy())
-              .where(exp.column("_reason").is_(exp.null()))
-              .order_by(*(exp.column(c) for c in ("_entry", "_row", "_part"))))
-    run(exp.insert(select, exp.table_(table.name, db="main"),
-                   columns=[exp.to_identifier(c, quoted=True) for c in table.column_names]
-                   ).sql("duckdb"), None)
+def insert_loaded(table: CanonicalTable, checked: exp.Table, rows: int, run: Runner) -> None:
+    """Insert the rows without a reason into the canonical table, in source order.
+
+    In batches: DuckDB keeps a primary-key index in memory until the insert commits, so one
+    50-million-row INSERT would need gigabytes of memory where batches need a bounded amount.
+    """
+    columns = [exp.column(c, quoted=True) for c in table.column_names]
+    for low in range(0, max(rows, 1), INSERT_BATCH_ROWS):
+        select = (exp.select(*(c.copy() for c in columns))
+                  .from_(checked.copy())
+                  .where(exp.and_(exp.column("_reason").is_(exp.null()),
+                                  exp.column("rowid") >= low,
+                                  exp.column("rowid") < low + INSERT_BATCH_ROWS)))
+        run(exp.insert(select, exp.table_(table.name, db="main"),
+                       columns=[exp.to_identifier(c, quoted=True) for c in table.column_names]
+                       ).sql("duckdb"), None)
 
 
 def insert_quarantined(con: duckdb.DuckDBPyConnection, table: CanonicalTable,
