@@ -47,8 +47,9 @@ class IngestFileError(MetricError):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, file: str, column: str | None = None) -> None:
-        super().__init__(message, source=file)
+    def __init__(self, message: str, *, file: str, column: str | None = None,
+                 source: str | None = None) -> None:
+        super().__init__(message, source=source or file)
         self.file = file
         self.column_name = column
 

@@ -471,23 +471,23 @@ def plan(mapping: Mapping, files: MappingType[str, Path], directory: Path) -> Pl
                                                                              "lead_events")):
             skipped.append(f"{source.file} ({source.table})")
         else:
-            raise IngestFileError(
-                _missing_file_message(mapping, source, directory), file=f"{source.file}.csv")
+            raise IngestFileError(_missing_file_message(mapping, source),
+                                  file=f"{source.file}.csv", source=str(directory))
     for table in ("leads", "lead_events"):
         if not any(s.table == table for s in active):
             expected = " or ".join(f"{s.file}.csv" for s in mapping.sources_for(table))
             raise IngestFileError(
-                f"none of the files that make the mandatory table {table} is in {directory} "
-                f"(expected {expected}, or .parquet).", file=f"{table}.csv")
+                f"none of the files that make the mandatory table {table} is here (expected "
+                f"{expected}, or .parquet).", file=f"{table}.csv", source=str(directory))
     return Plan(mapping=mapping, sources=tuple(active), files=dict(files),
                 skipped=tuple(skipped))
 
 
-def _missing_file_message(mapping: Mapping, source: TableSource, directory: Path) -> str:
+def _missing_file_message(mapping: Mapping, source: TableSource) -> str:
     if mapping.canonical:
-        return (f"{directory} has no {source.file}.csv or {source.file}.parquet: the "
+        return (f"no {source.file}.csv or {source.file}.parquet in this folder: the "
                 f"{source.table} table is mandatory.")
-    return (f"{directory} has no {source.file}.csv or {source.file}.parquet, which mapping "
+    return (f"no {source.file}.csv or {source.file}.parquet in this folder, which mapping "
             f"'{mapping.name}' needs for {source.table}.")
 
 
@@ -507,10 +507,10 @@ def check_columns(plan_: Plan, headers: MappingType[str, SourceFile]) -> None:
                     f"{purpose} is ambiguous; rename one of them.", file=in_file.name,
                     column=column)
             if column not in in_file.columns and not optional:
-                raise IngestFileError(
-                    f"no column {column!r}, which {purpose}. The header has: "
-                    f"{_preview(in_file.columns)}.{in_file.delimiter_hint()}",
-                    file=in_file.name, column=column)
+                found = in_file.delimiter_hint() or (
+                    f" The header has: {_preview(in_file.columns)}.")
+                raise IngestFileError(f"no column {column!r}, which {purpose}.{found}",
+                                      file=in_file.name, column=column)
 
         target = (f"the {source.table} table requires" if plan_.mapping.canonical
                   else f"mapping '{plan_.mapping.name}' uses for {source.table}")
@@ -605,6 +605,10 @@ class _EntryCompiler:
 
     def rule(self, rule: ColumnRule) -> exp.Expression:
         value = self.base(rule)
+        plain = (len(rule.columns) == 1 and not (rule.split or rule.null_if or rule.only_if)
+                 and rule.value_map is None and rule.multiply is None)
+        if plain:
+            return value  # already clean: skip a second trim over every row
         if rule.split:
             value = _clean(exp.func("split_part", value, exp.Literal.string(rule.split),
                                     exp.Literal.number(1)))
@@ -677,7 +681,8 @@ class _EntryCompiler:
         values = [self.rule(rules[c]) if c in rules else exp.cast(exp.null(), "VARCHAR")
                   for c in table.column_names]
         select = exp.select(
-            exp.Literal.number(entry).as_("_entry"), exp.Literal.number(self.file.index).as_("_src"),
+            exp.Literal.number(entry).as_("_entry"),
+            exp.Literal.number(self.file.index).as_("_src"),
             (exp.column("rowid", "s") + 1).as_("_row"), exp.Literal.number(part).as_("_part"),
             *(v.as_(c, quoted=True) for v, c in zip(values, table.column_names)),
         ).from_(self.file.table.copy().as_("s"))

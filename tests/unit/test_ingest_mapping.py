@@ -235,7 +235,8 @@ def test_mapping_features(tmp_path: Path) -> None:
         ("2", dt.datetime(2024, 3, 2, 10), "Cold", "sales", "SMB", None)]
     # Unpivot: one event per non-empty date; a missing optional column is skipped.
     assert rows(wh, "SELECT event_id, stage::VARCHAR, occurred_at FROM lead_events ORDER BY 1") == [
-        ("1/lead", "lead", dt.datetime(2024, 3, 1, 9)), ("1/mql", "mql", dt.datetime(2024, 3, 2, 8)),
+        ("1/lead", "lead", dt.datetime(2024, 3, 1, 9)),
+        ("1/mql", "mql", dt.datetime(2024, 3, 2, 8)),
         ("2/lead", "lead", dt.datetime(2024, 3, 2, 10))]
     # split takes the first id; "1,000" is not a number, so it is quarantined, not guessed.
     assert rows(wh, "SELECT opportunity_id, lead_id, amount, status::VARCHAR, closed_at "
@@ -351,9 +352,11 @@ def test_a_mapped_column_missing_from_the_export_names_file_and_column(tmp_path:
 
 def test_a_missing_export_file_is_named(tmp_path: Path) -> None:
     folder = write(tmp_path / "in", {"Lead.csv": "Id,CreatedDate\n1,2024-01-01\n"})
-    with pytest.raises(IngestFileError, match=r"no LeadHistory\.csv or LeadHistory\.parquet, "
-                                              r"which mapping 'salesforce' needs"):
+    with pytest.raises(IngestFileError, match=r"no LeadHistory\.csv or LeadHistory\.parquet "
+                                              r"in this folder, which mapping 'salesforce' "
+                                              r"needs for lead_events") as info:
         ingest(folder, tmp_path / "wh.duckdb", mapping="salesforce")
+    assert info.value.file == "LeadHistory.csv"
 
 
 def test_parse_mapping_accepts_a_dict(tables: dict) -> None:
