@@ -179,10 +179,10 @@ class IngestReport:
 
     def format(self) -> str:
         """The report as text for a terminal."""
-        target = self.warehouse or "nothing (dry run: nothing was written)"
+        done = (f"Imported {self.directory} into {self.warehouse}" if self.warehouse else
+                f"Checked {self.directory} (dry run: nothing was written)")
         lines = [
-            f"Imported {self.directory} (mapping: {self.mapping}, naive times read in "
-            f"{self.timezone}) into {target}",
+            f"{done}; mapping: {self.mapping}; naive times read in {self.timezone}",
             f"{self.file_rows:,} file rows in {self.seconds:.1f} s "
             f"({self.rows_per_second:,.0f} rows/s)"
             + (f"; data as of {self.as_of:%Y-%m-%d %H:%M:%S} UTC" if self.as_of else ""),
@@ -540,7 +540,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "with their reason; unusable files stop the import with exit code 2 and "
                     "leave the previous warehouse untouched. See docs/IMPORT.md.")
     parser.add_argument("directory", type=Path, metavar="DIR")
-    parser.add_argument("--warehouse", type=Path, default=None,
+    parser.add_argument("--warehouse", type=Path, default=None, metavar="PATH",
                         help="warehouse file (default: $METRICS_WAREHOUSE or "
                              "data/warehouse.duckdb)")
     parser.add_argument("--mapping", default=None, metavar="NAME",
@@ -550,7 +550,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="IANA zone of timestamps without an offset (default: the "
                              "mapping's, else UTC)")
     parser.add_argument("--as-of", default=None, metavar="TIME",
-                        help="the data's as-of time, ISO-8601 (default: its latest timestamp)")
+                        help="the data's as-of time, ISO-8601, UTC unless it has an offset "
+                             "(default: the latest timestamp in the data)")
     parser.add_argument("--dry-run", action="store_true",
                         help="check everything and print the report, change nothing")
     parser.add_argument("--quarantine-out", type=Path, default=None, metavar="FILE.csv",
