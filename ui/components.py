@@ -22,7 +22,7 @@ def version_caption(result: MetricResult) -> str:
 
 
 def show_chart(fig: go.Figure, caption: str, *, key: str | None = None) -> None:
-    st.plotly_chart(fig, key=key, config={"displaylogo": False})
+    st.plotly_chart(fig, key=f"chart-{key}" if key else None, config={"displaylogo": False})
     st.caption(caption)
 
 

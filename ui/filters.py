@@ -30,10 +30,11 @@ def render_sidebar() -> Selection:
         custom = None
         if range_key == "custom":
             first_day = as_of.date().replace(day=1) - dt.timedelta(days=90)
+            earliest = dt.date(2000, 1, 1)
             start = st.date_input("From", value=first_day, key="from", bind="query-params",
-                                  max_value=as_of.date())
+                                  min_value=earliest, max_value=as_of.date())
             end = st.date_input("To (inclusive)", value=as_of.date(), key="to",
-                                bind="query-params", max_value=as_of.date())
+                                bind="query-params", min_value=earliest, max_value=as_of.date())
             custom = (start, end)
         grain = st.segmented_control("Grain", list(GRAIN_LABELS), format_func=GRAIN_LABELS.get,
                                      default="month", key="grain", bind="query-params",
