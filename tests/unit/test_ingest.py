@@ -133,6 +133,33 @@ def test_optional_tables_load_and_extra_columns_are_ignored(tmp_path: Path) -> N
     assert rows(wh, "SELECT amount, status::VARCHAR FROM opportunities") == [(12000.0, "won")]
 
 
+def test_excel_style_csv_with_bom_crlf_and_quoted_newlines(tmp_path: Path) -> None:
+    leads = ("\ufefflead_id,created_at,industry\r\n"
+             'L1,2024-01-05,"Food, drink\r\nand more"\r\n'
+             "L2,2024-01-06,Retail\r\n"
+             "L3,oops,Retail\r\n")
+    folder = canonical(tmp_path, leads_csv=leads.encode("utf-8"))
+    wh = tmp_path / "wh.duckdb"
+    report = ingest(folder, wh)
+    assert rows(wh, "SELECT lead_id, industry FROM leads ORDER BY 1") == [
+        ("L1", "Food, drink\r\nand more"), ("L2", "Retail")]
+    # The row number counts records, not lines: a quoted newline does not shift it.
+    assert rows(wh, "SELECT row_number FROM quarantine") == [(3,)]
+    assert report.rows_quarantined == 1
+
+
+def test_repeated_or_blank_header_names_are_fatal_only_when_used(tmp_path: Path) -> None:
+    folder = canonical(tmp_path, leads_csv="lead_id,created_at,notes,notes,\n"
+                                           "L1,2024-01-05,a,b,c\nL2,2024-01-06,a,b,c\n"
+                                           "L3,2024-01-07,a,b,c\n")
+    report = ingest(folder, tmp_path / "wh.duckdb")
+    assert next(f for f in report.files if f.name == "leads.csv").ignored_columns == (
+        "notes", "column_5")
+    folder = canonical(tmp_path, leads_csv="lead_id,created_at,created_at\nL1,2024-01-05,x\n")
+    with pytest.raises(IngestFileError, match="'created_at' appears more than once"):
+        ingest(folder, tmp_path / "wh.duckdb")
+
+
 def test_header_only_optional_file_loads_nothing(tmp_path: Path) -> None:
     folder = canonical(tmp_path, touches_csv="touch_id,lead_id,occurred_at,team\n")
     report = ingest(folder, tmp_path / "wh.duckdb")
