@@ -244,10 +244,21 @@ def sla_by_rep(wh: Warehouse, *, start=None, end=None, where: Where = None) -> p
         label="SLA by rep")
 
 
-def untouched_mqls(wh: Warehouse, *, where: Where = None, limit: int = 500) -> pd.DataFrame:
+_WAITING = """
+    FROM lead_lifecycle l
+    WHERE l.first_mql_at IS NOT NULL AND l.first_mql_at <= $as_of
+      AND l.first_sales_touch_at IS NULL AND l.rejected_at IS NULL
+      AND l.first_sal_at IS NULL AND l.first_sql_at IS NULL
+      AND l.first_opportunity_at IS NULL AND {condition}"""
+
+
+def untouched_mqls(wh: Warehouse, *, where: Where = None, limit: int = 500,
+                   max_age_days: int = 30) -> pd.DataFrame:
     """MQLs waiting for a first sales touch right now (as of the data), longest waiting first.
 
-    Leads sales already accepted, rejected or moved on are not waiting, touched or not.
+    Only MQLs of the last `max_age_days` are listed: an MQL nobody touched for months is a lost
+    lead, not a queue (untouched_summary counts those). Leads sales already accepted, rejected
+    or moved on are not waiting, touched or not.
     """
     condition, params = _conditions(lead_filter(where, table="l"))
     return wh.execute(f"""
@@ -255,13 +266,25 @@ def untouched_mqls(wh: Warehouse, *, where: Where = None, limit: int = 500) -> p
                COALESCE(r.name, '(unassigned)') AS owner_name, l.sla_deadline_at,
                date_diff('second', l.first_mql_at, $as_of) / 3600.0 AS waiting_hours,
                l.sla_deadline_at <= $as_of AS overdue
-        FROM lead_lifecycle l LEFT JOIN reps r ON r.rep_id = l.owner_id
-        WHERE l.first_mql_at IS NOT NULL AND l.first_mql_at <= $as_of
-          AND l.first_sales_touch_at IS NULL AND l.rejected_at IS NULL
-          AND l.first_sal_at IS NULL AND l.first_sql_at IS NULL
-          AND l.first_opportunity_at IS NULL AND {condition}
+        {_WAITING.format(condition=condition).replace("FROM lead_lifecycle l",
+                                                      "FROM lead_lifecycle l LEFT JOIN reps r "
+                                                      "ON r.rep_id = l.owner_id")}
+          AND l.first_mql_at >= $as_of - to_days($max_age)
         ORDER BY l.first_mql_at, l.lead_id LIMIT $limit""",
-        {**params, "as_of": wh.as_of, "limit": int(limit)}, label="untouched MQLs")
+        {**params, "as_of": wh.as_of, "limit": int(limit), "max_age": int(max_age_days)},
+        label="untouched MQLs")
+
+
+def untouched_summary(wh: Warehouse, *, where: Where = None, max_age_days: int = 30) -> pd.DataFrame:
+    """One row: MQLs waiting (recent), of them overdue, and older MQLs never touched."""
+    condition, params = _conditions(lead_filter(where, table="l"))
+    return wh.execute(f"""
+        SELECT COUNT(*) FILTER (WHERE l.first_mql_at >= $as_of - to_days($max_age)) AS waiting,
+               COUNT(*) FILTER (WHERE l.first_mql_at >= $as_of - to_days($max_age)
+                                AND l.sla_deadline_at <= $as_of) AS overdue,
+               COUNT(*) FILTER (WHERE l.first_mql_at < $as_of - to_days($max_age)) AS never_touched_older
+        {_WAITING.format(condition=condition)}""",
+        {**params, "as_of": wh.as_of, "max_age": int(max_age_days)}, label="untouched summary")
 
 
 def rejection_reasons(wh: Warehouse, *, start=None, end=None, where: Where = None) -> pd.DataFrame:

@@ -57,7 +57,8 @@ else:
                     x_title=level.capitalize(), y_title="Attributed pipeline (USD)")
     show_chart(fig, attribution_caption(credits, model), key="attribution")
     show_table(credits, file_name=f"attribution-{model}", key="attribution",
-               column_config=CAMPAIGN_COLUMNS)
+               column_config={**CAMPAIGN_COLUMNS, "label": level.capitalize()},
+               column_order=["label", "credit", "attributed_pipeline", "attributed_revenue"])
 
 st.subheader("Drill down")
 options = dict(data.filter_options().get("campaign_id", []))

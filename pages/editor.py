@@ -32,7 +32,7 @@ with editor:
                              "Checked on every change (Ctrl+Enter or click outside).")
 with preview:
     st.caption("Preview")
-    st.code(text or "", language="sql", line_numbers=True, height=460)
+    st.code(text or "", language="sql", line_numbers=True, wrap_lines=True, height=460)
 
 check = check_draft(text, name=name, schema=data.get_warehouse().schema,
                     active_text=active.text, version=next_version)

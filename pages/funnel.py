@@ -5,6 +5,7 @@ import streamlit as st
 from ui import data, filters
 from ui.charts import bar_chart, cohort_heatmap, funnel_chart
 from ui.components import empty_state, metric_error, show_chart, show_table
+from ui.funnel_view import FUNNEL_COLUMNS, VELOCITY_COLUMNS
 from ui.format import format_value
 from ui.metric_view import breakdown_label
 from ui.scorecard import link_params
@@ -27,12 +28,9 @@ else:
                    "only leads with that stage's own event, as the conversion-rate metrics do.",
                    key="funnel")
     with right:
-        table = funnel.rename(columns={"label": "Stage", "leads": "Leads", "recorded": "Recorded",
-                                       "conversion_from_previous": "From previous",
-                                       "conversion_from_first": "From lead"}).drop(columns="stage")
-        show_table(table, file_name="funnel", key="funnel", column_config={
-            "From previous": st.column_config.NumberColumn(format="percent"),
-            "From lead": st.column_config.NumberColumn(format="percent")})
+        show_table(funnel, file_name="funnel", key="funnel", column_config=FUNNEL_COLUMNS,
+                   column_order=["label", "leads", "recorded", "conversion_from_previous",
+                                 "conversion_from_first"])
 
 st.subheader("Win rate, sales cycle and pipeline velocity")
 velocity = data.run_analysis("pipeline_velocity", **span)
@@ -51,7 +49,7 @@ row = velocity.iloc[0] if not velocity.empty else None
 for column, (label, key, unit) in zip(cols[2:], (
         ("Opportunities created", "opportunities", "count"),
         ("Average won deal", "average_deal", "currency"),
-        ("Pipeline velocity per day", "velocity_per_day", "currency"))):
+        ("Velocity per day", "velocity_per_day", "currency"))):
     with column:
         st.metric(label, format_value(None if row is None else row[key], unit), border=True)
 st.caption("Pipeline velocity = opportunities created × win rate × average won deal ÷ median "
@@ -95,7 +93,8 @@ else:
                     y_title="Median days")
     show_chart(fig, "Exact durations between the first timestamps of each stage, for leads whose "
                "earlier stage falls in the period.", key="velocity")
-    show_table(velocity_table, file_name="stage-velocity", key="velocity")
+    show_table(velocity_table, file_name="stage-velocity", key="velocity",
+               column_config=VELOCITY_COLUMNS, column_order=list(VELOCITY_COLUMNS))
 
 st.page_link("pages/metric_detail.py", label="Explore any metric's trend", icon=":material/trending_up:",
              query_params=link_params(metric="mql_to_opportunity_rate"))

@@ -6,7 +6,13 @@ from ui import data, filters
 from ui.charts import bar_chart, trend_chart
 from ui.components import empty_state, metric_error, show_chart, show_table, version_caption
 from ui.glossary import sla_summary
-from ui.sla_view import REP_COLUMNS, UNTOUCHED_COLUMNS, committed_mqls
+from ui.sla_view import (
+    REP_COLUMNS,
+    UNTOUCHED_COLUMNS,
+    WAITING_DAYS,
+    committed_mqls,
+    waiting_sentence,
+)
 
 selection = filters.current()
 where = selection.where_dict
@@ -56,17 +62,16 @@ with right:
 
 st.markdown("**Breaches by rep and team**")
 if not reps.empty:
-    show_table(reps, file_name="sla-by-rep", key="reps", column_config=REP_COLUMNS)
+    show_table(reps, file_name="sla-by-rep", key="reps", column_config=REP_COLUMNS,
+               column_order=list(REP_COLUMNS))
 
 st.subheader("MQLs waiting for a first touch right now")
-waiting = data.run_analysis("untouched_mqls", where=where, limit=500)
-if waiting.empty:
-    st.success("Every MQL has had a first sales touch.", icon=":material/check_circle:")
-else:
-    overdue = int(waiting["overdue"].sum())
-    st.markdown(f"**{len(waiting):,}** MQLs untouched as of the data's as-of time, "
-                f"**{overdue:,}** of them past their SLA deadline (longest waiting first).")
-    show_table(waiting, file_name="untouched-mqls", key="waiting", column_config=UNTOUCHED_COLUMNS)
+waiting = data.run_analysis("untouched_mqls", where=where, limit=1000, max_age_days=WAITING_DAYS)
+counts = data.run_analysis("untouched_summary", where=where, max_age_days=WAITING_DAYS).iloc[0]
+st.markdown(waiting_sentence(counts, WAITING_DAYS))
+if not waiting.empty:
+    show_table(waiting, file_name="untouched-mqls", key="waiting", column_config=UNTOUCHED_COLUMNS,
+               column_order=list(UNTOUCHED_COLUMNS))
 
 st.subheader("Marketing side: MQLs delivered against the commitment")
 mqls = data.metric("mqls", start=selection.start, end=selection.end, grain=selection.grain,

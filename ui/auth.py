@@ -83,8 +83,16 @@ def current_person() -> Person:
 
 def describe(person: Person) -> str:
     """'Chief Marketing Officer <cmo@example.com> · approver · marketing'."""
-    teams = ", ".join(person.teams) or "no team"
-    return f"{person.display} · {person.role} · {teams}"
+    return f"{person.display} · {role_and_teams(person)}"
+
+
+def short_description(person: Person) -> str:
+    """'Chief Marketing Officer · approver · marketing' (the email goes on its own line)."""
+    return f"{person.name or person.email} · {role_and_teams(person)}"
+
+
+def role_and_teams(person: Person) -> str:
+    return f"{person.role} · {', '.join(person.teams) or 'no team'}"
 
 
 def sign_in() -> str | None:
@@ -139,11 +147,14 @@ def _local_user() -> str | None:
     with st.sidebar:
         email = url_selectbox(
             "Acting as (local mode)", [p.email for p in people], param=USER_PARAM,
-            key="acting-as", index=None, format_func=lambda e: describe(known.person(e)),
+            key="acting-as", index=None,
+            format_func=lambda e: short_description(known.person(e)),
             placeholder="Pick who you are",
             help="LOCAL MODE: there is no sign-in, so pick a person from roles.toml. Set up "
                  "[auth] in .streamlit/secrets.toml and HANDOFF_LOCAL_MODE=0 for a shared "
                  "deployment.")
+        if email:
+            st.caption(f"`{email.replace('`', '')}`")
         st.caption(":orange-badge[:material/science: LOCAL MODE] no sign-in: anyone may act "
                    "as anyone listed in roles.toml.")
     return normalize_email(email) or None

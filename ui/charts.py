@@ -18,9 +18,10 @@ def _layout(fig: go.Figure, title: str, *, x_title: str | None, y_title: str | N
             unit: str | None = None, height: int = 380) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 17}},
-        template="plotly_white", height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        font={"size": 13}, legend={"orientation": "h", "yanchor": "bottom", "y": 1.0,
-                                   "x": 1, "xanchor": "right", "title": None},
+        template="plotly_white", height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        # Legends sit under the plot: above it they collide with the title.
+        font={"size": 13}, legend={"orientation": "h", "yanchor": "top", "y": -0.18,
+                                   "x": 0, "xanchor": "left", "title": None},
         hovermode="x unified",
     )
     fig.update_xaxes(title=x_title)

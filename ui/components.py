@@ -27,10 +27,11 @@ def show_chart(fig: go.Figure, caption: str, *, key: str | None = None) -> None:
 
 
 def show_table(frame: pd.DataFrame, *, file_name: str, key: str, column_config: dict | None = None,
-               height: int | str = "auto", hide_index: bool = True) -> None:
-    """A sortable table with a CSV download of exactly what is shown."""
+               height: int | str = "auto", hide_index: bool = True,
+               column_order: list[str] | None = None) -> None:
+    """A sortable table with a CSV download of the same rows (all columns)."""
     st.dataframe(frame, column_config=column_config, hide_index=hide_index, height=height,
-                 key=f"{key}-table")
+                 key=f"{key}-table", column_order=column_order)
     st.download_button("Download CSV", frame.to_csv(index=False).encode("utf-8"),
                        file_name=f"{file_name}.csv", mime="text/csv", key=f"{key}-download",
                        icon=":material/download:")

@@ -49,17 +49,25 @@ _CHANGE_FORMATS = {"percent": "%+.1f pts", "currency": "dollar", "count": "%+,.0
 
 
 # -- one-shot messages -------------------------------------------------------------------------
-def flash(kind: str, text: str) -> None:
-    """Keep a message for the next run of the page (kind: success | info | warning | error)."""
-    st.session_state.setdefault(_FLASH_KEY, []).append((kind, text))
+def flash(kind: str, text: str, *, links: tuple[tuple[str, str, str], ...] = ()) -> None:
+    """Keep a message for the next run of the page (kind: success | info | warning | error).
+
+    `links` are (page, label, metric) page links shown under the message.
+    """
+    st.session_state.setdefault(_FLASH_KEY, []).append((kind, text, links))
 
 
 def show_flash() -> None:
     """Show, once, the messages left by the last action."""
     icons = {"success": ":material/check_circle:", "info": ":material/info:",
              "warning": ":material/warning:", "error": ":material/block:"}
-    for kind, text in st.session_state.pop(_FLASH_KEY, []):
+    for kind, text, links in st.session_state.pop(_FLASH_KEY, []):
         getattr(st, kind)(escape_markdown(text), icon=icons.get(kind))
+        if links:
+            row = st.container(horizontal=True)
+            for page, label, metric in links:
+                row.page_link(page, label=label, icon=":material/arrow_forward:",
+                              query_params=link_params(metric=metric))
 
 
 def safe_label(defn: MetricDefinition) -> str:
@@ -282,7 +290,8 @@ def propose(name: str, user: str | None, text_key: str, reason_key: str) -> None
         return
     flash("success", f"Proposed v{version} of {name}. It goes live once "
                      f"{' and '.join(teams)} {'have' if len(teams) > 1 else 'has'} approved it; "
-                     "the approvers find it in their review inbox.")
+                     "the approvers find it in their review inbox.",
+          links=(("pages/history.py", f"History of {name}", name),))
 
 
 def decide(name: str, version: int, user: str | None, decision: str, comment_key: str) -> None:
@@ -310,7 +319,8 @@ def decide(name: str, version: int, user: str | None, decision: str, comment_key
         return
     if status == "active":
         flash("success", f"v{version} of {name} is now active: every page computes {name} with "
-                         "it from now on, and its charts mark the change.")
+                         "it from now on, and its charts mark the change.",
+              links=(("pages/history.py", f"History of {name}", name),))
     else:
         missing = next((v["missing_teams"] for v in catalog.history(name)
                         if v["version"] == version), [])
@@ -334,7 +344,8 @@ def roll_back(name: str, user: str | None, version_key: str, reason_key: str) ->
         flash("error", f"Not rolled back: {exc}")
         return
     flash("success", f"Proposed v{version} of {name}, a copy of v{target}. Like any change it goes "
-                     "live once the owning teams have approved it in the review inbox.")
+                     "live once the owning teams have approved it in the review inbox.",
+          links=(("pages/inbox.py", "Review inbox", name),))
 
 
 # -- tables ------------------------------------------------------------------------------------
@@ -346,8 +357,8 @@ def _when(stamp: str | None) -> str:
 
 
 def approvals_text(version: dict) -> str:
-    """'marketing: cmo@example.com (2026-11-22 10:01 UTC)' per decision, one per line."""
-    return "\n".join(
+    """'marketing: cmo@example.com approved (2026-11-22 10:01 UTC)' per decision, '; '-joined."""
+    return "; ".join(
         f"{a['team'] or '-'}: {a['user']} "
         f"{'approved' if a['decision'] == 'approve' else 'rejected'}"
         f" ({_when(a['decided_at'])})" + (f" \"{a['comment']}\"" if a["comment"] else "")
@@ -362,11 +373,11 @@ def versions_table(history: list[dict]) -> pd.DataFrame:
         "Author": v["author"],
         "Created (UTC)": _when(v["created_at"]),
         "Reason": v["reason"],
-        "Based on": f"v{v['base_version']}" if v["base_version"] else "",
-        "Sign-off by": ", ".join(v["signoff_teams"]),
         "Approvals": approvals_text(v),
         "Waiting for": ", ".join(v["missing_teams"]),
         "Active since (UTC)": _when(v["activated_at"]),
+        "Based on": f"v{v['base_version']}" if v["base_version"] else "",
+        "Sign-off by": ", ".join(v["signoff_teams"]),
     } for v in reversed(history)]
     return pd.DataFrame(rows)
 
@@ -436,17 +447,17 @@ def show_proposal(item: dict, selection: Selection, user: str | None) -> None:
                             selection=selection, key=widget_key("impact", name, version))
         base = item["base_version"]
         with st.expander(f"Changes to the text since v{base}" if base else "Definition text",
-                         icon=":material/difference:"):
+                         icon=":material/difference:", expanded=True):
             show_diff(catalog.diff(name, base, version) if base else
                       text_diff_new(defn.text, name, version))
         comment_key = widget_key("comment", name, version)
         st.text_input("Comment (required to reject)", key=comment_key)
-        approve, reject, _ = st.columns([1, 1, 3])
-        approve.button(f"Approve for {approving[0]}" if approving else "Approve", type="primary",
+        buttons = st.container(horizontal=True)
+        buttons.button(f"Approve for {approving[0]}" if approving else "Approve", type="primary",
                        icon=":material/check:", key=widget_key("approve", name, version),
                        disabled=bool(item["stale"] or not approving), on_click=decide,
                        args=(name, version, user, "approve", comment_key))
-        reject.button("Reject", icon=":material/close:", key=widget_key("reject", name, version),
+        buttons.button("Reject", icon=":material/close:", key=widget_key("reject", name, version),
                       on_click=decide, args=(name, version, user, "reject", comment_key))
 
 

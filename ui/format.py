@@ -30,9 +30,9 @@ def format_value(value, unit: str, *, compact: bool = True) -> str:
     if unit == "currency":
         return "$" + _compact(value) if compact else f"${value:,.0f}"
     if unit == "hours":
-        return f"{value:,.1f} h"
+        return f"{value:,.0f} h" if compact and abs(value) >= 10 else f"{value:,.1f} h"
     if unit == "days":
-        return f"{value:,.1f} days"
+        return f"{value:,.0f} days" if compact and abs(value) >= 10 else f"{value:,.1f} days"
     if unit == "ratio":
         return f"{value:,.2f}×"
     if abs(value - round(value)) < 1e-9:

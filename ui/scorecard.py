@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
 from ui import data
@@ -45,6 +47,11 @@ def link_params(**extra: str) -> dict:
     return params
 
 
+def maturing(defn, selection: Selection, as_of: dt.datetime) -> bool:
+    """True when the period holds cohorts younger than the metric's maturity window."""
+    return defn.maturity_days > 0 and selection.end > as_of - dt.timedelta(days=defn.maturity_days)
+
+
 def render_tile(name: str, selection: Selection, targets: dict[str, float]) -> None:
     current = _total(name, selection)
     with st.container(border=True):
@@ -53,34 +60,45 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float]) -> N
             return
         meta = current.meta
         unit, direction = meta["unit"], meta["direction"]
+        defn = data.definitions()[name]
+        young = maturing(defn, selection, meta["as_of"])
         value = _value(current)
         previous = _value(_total(name, selection.previous()))
         last_year = _value(_total(name, selection.last_year()))
         spark_start = _add_months(selection.end.replace(day=1), -12)
         spark = data.metric(name, start=spark_start, end=selection.end, grain="month",
                             where=selection.where)
-        chart_data = (spark.frame["value"].fillna(0).tolist()
-                      if spark.ok and spark.frame is not None and len(spark.frame) > 1 else None)
+        chart_data = None
+        if spark.ok and spark.frame is not None:
+            # Only finished, mature months: a cohort still converting would draw a false dip.
+            done = spark.frame[~spark.frame["period"].isin(spark.meta.get("incomplete_periods", []))]
+            if len(done) > 1:
+                chart_data = done["value"].fillna(0).tolist()
+        # The label goes above the metric as text so long names wrap instead of being cut.
+        st.markdown(f"**{meta['label']}**", help=defn.description)
         st.metric(
-            meta["label"], format_value(value, unit),
+            meta["label"], format_value(value, unit), label_visibility="collapsed",
             delta=format_change(value, previous, unit),
-            delta_color="normal" if direction == "up" else "inverse",
-            delta_description="vs previous period",
+            delta_color="off" if young else ("normal" if direction == "up" else "inverse"),
+            delta_description="vs prev. period" + (" (maturing)" if young else ""),
             chart_data=chart_data, chart_type="line",
-            help=data.definitions()[name].description,
         )
         yoy = format_change(value, last_year, unit)
+        st.markdown(f"vs last year **{yoy}**" if yoy else "vs last year: no data")
+        if young:
+            st.caption(f":material/hourglass_top: Includes cohorts younger than "
+                       f"{defn.maturity_days} days, still converting: expect it to rise.")
         target = targets.get(name)
         ratio = attainment(value, target, direction)
-        line = [f"vs last year **{yoy}**" if yoy else "vs last year: no data"]
-        st.markdown(" · ".join(line))
         if target is not None:
             colour = "gray" if ratio is None else ("green" if ratio >= 1 else
                                                    "orange" if ratio >= 0.9 else "red")
-            text = f"Target {format_value(target, unit)}"
+            text = f"Target {format_value(target, unit, compact=True)}"
             if ratio is not None:
-                text += f" · {ratio:.0%} attained"
-            st.badge(text, color=colour, icon=":material/flag:")
+                text += f" · {ratio:.0%}"
+            st.badge(text, color=colour, icon=":material/flag:",
+                     help="Share of the agreed target attained (for metrics where lower is "
+                          "better, target ÷ value).")
         st.caption(f"Owners: {', '.join(meta['owners'])} · `{name}` v{meta['version']}")
         st.page_link("pages/metric_detail.py", label="Trend and breakdown",
                      icon=":material/trending_up:", query_params=link_params(metric=name))

@@ -20,11 +20,27 @@ REP_COLUMNS = {
 UNTOUCHED_COLUMNS = {
     "lead_id": st.column_config.TextColumn("Lead"),
     "first_mql_at": st.column_config.DatetimeColumn("MQL at (UTC)", format="D MMM YYYY, HH:mm"),
+    "waiting_hours": st.column_config.NumberColumn("Waiting (clock h)", format="%.1f"),
     "sla_deadline_at": st.column_config.DatetimeColumn("Deadline (UTC)", format="D MMM YYYY, HH:mm"),
-    "waiting_hours": st.column_config.NumberColumn("Waiting (h)", format="%.1f"),
     "overdue": st.column_config.CheckboxColumn("Overdue"),
     "owner_name": st.column_config.TextColumn("Owner"),
+    "segment": st.column_config.TextColumn("Segment"),
+    "region": st.column_config.TextColumn("Region"),
+    "source_channel": st.column_config.TextColumn("Channel"),
 }
+# MQLs older than this with no touch are reported as never touched, not listed as waiting.
+WAITING_DAYS = 30
+
+
+def waiting_sentence(counts, days: int) -> str:
+    """'**12** MQLs of the last 30 days have no first touch yet, **5** past their deadline...'."""
+    text = (f"**{int(counts['waiting']):,}** MQLs of the last {days} days have no first sales "
+            f"touch yet, **{int(counts['overdue']):,}** of them past their SLA deadline "
+            "(oldest first).")
+    if counts["never_touched_older"]:
+        text += (f" Another **{int(counts['never_touched_older']):,}** older MQLs were never "
+                 "touched at all; they count as breaches in the compliance figures above.")
+    return text
 # Targets for counts are agreed per month; other grains scale by their length.
 MONTHS_PER_GRAIN = {"day": 12 / 365.25, "week": 12 / 52.18, "month": 1.0, "quarter": 3.0, "year": 12.0}
 

@@ -62,6 +62,11 @@ def test_untouched_mqls_right_now(tiny):
     assert waiting["lead_id"].tolist() == ["L6"]
     assert waiting["waiting_hours"].iloc[0] == pytest.approx(54.0)
     assert not waiting["overdue"].iloc[0]
+    summary = analysis.untouched_summary(tiny).iloc[0]
+    assert (summary["waiting"], summary["overdue"], summary["never_touched_older"]) == (1, 0, 0)
+    # With a one-day window L6 (two and a quarter days old) is counted as older, not listed.
+    assert analysis.untouched_mqls(tiny, max_age_days=1).empty
+    assert analysis.untouched_summary(tiny, max_age_days=1).iloc[0]["never_touched_older"] == 1
 
 
 def test_rejection_reasons(tiny):
