@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*args: str, env_warehouse: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "metrics", *args], cwd=ROOT,
+def run(*args: str) -> subprocess.CompletedProcess:
+    # Without a catalog: these tests are about the files' version 1 and the CLI contract.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METRICS_")}
+    return subprocess.run([sys.executable, "-m", "metrics", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
