@@ -90,16 +90,21 @@ def url_selectbox(label: str, options: list[str], *, param: str, key: str,
 
     Streamlit's `bind="query-params"` writes the *formatted* label into the URL; links between
     pages and tests name a metric or a person by its id, so the URL is synced by hand: a URL
-    value the page has not seen yet (a link, a reload) wins, otherwise the widget does.
+    value the page has not seen yet (a link, a reload) wins, then the widget's own state, then
+    the last choice of the same parameter on another page of this session (give each page's
+    widget its own key: Streamlit does not carry a key's state from one page's widget to another).
     """
-    seen_key = f"_url_seen_{param}"
+    seen_key, last_key = f"_url_seen_{param}", f"_url_last_{param}"
     wanted = st.query_params.get(param)
     if wanted != st.session_state.get(seen_key):
         st.session_state[seen_key] = wanted
         if wanted in options:
             st.session_state[key] = wanted
+    if key not in st.session_state and st.session_state.get(last_key) in options:
+        st.session_state[key] = st.session_state[last_key]
     choice = st.selectbox(label, options, index=index, format_func=format_func, key=key,
                           **kwargs)
+    st.session_state[last_key] = choice
     if choice is not None and st.query_params.get(param) != choice:
         st.query_params[param] = choice
         st.session_state[seen_key] = choice
@@ -107,9 +112,14 @@ def url_selectbox(label: str, options: list[str], *, param: str, key: str,
 
 
 def pick_metric(defs: dict[str, MetricDefinition], *, key: str) -> str:
-    """The metric chosen on a definitions page, kept in `?metric=<name>`."""
+    """The metric chosen on the editor and history pages, kept in `?metric=<name>`.
+
+    Both pages share the choice (and keep it for the session), so going from the editor to
+    the history stays on the same metric.
+    """
     return url_selectbox("Metric", sorted(defs, key=lambda n: defs[n].label), param="metric",
-                         key=key, format_func=lambda n: f"{defs[n].label} ({n})")
+                         key=key,
+                         format_func=lambda n: f"{defs[n].label} ({n})")
 
 
 # -- validation --------------------------------------------------------------------------------

@@ -274,6 +274,22 @@ def test_history_lists_versions_diffs_and_rolls_back(open_as, catalog):
     assert {"propose", "approve", "activate", "rollback"} <= set(audit["Action"])
 
 
+def test_the_chosen_metric_follows_from_the_editor_to_the_history(open_as):
+    at = open_as("marketing.ops@example.com", "pages/editor.py", metric="win_rate")
+    assert at.selectbox(key="editor-metric").value == "win_rate"
+    at.selectbox(key="editor-metric").set_value("mqls").run()
+    at.switch_page("pages/history.py").run()
+    assert at.selectbox(key="history-metric").value == "mqls"
+    assert at.query_params["metric"] == "mqls"
+
+
+def test_local_mode_can_be_switched_off_in_secrets_too(catalog):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["handoff"] = {"local_mode": False}
+    at.run()
+    assert "local mode is switched off" in at.error[0].value
+
+
 def test_a_viewer_sees_history_but_cannot_roll_back(open_as, catalog):
     _activate_v2(catalog)
     at = open_as("analyst@example.com", "pages/history.py", metric=METRIC)

@@ -27,7 +27,8 @@ def _no_exception(page) -> None:
 
 def _photograph(page, path) -> None:
     """The whole page: Streamlit scrolls inside its main block, so grow the window to fit it."""
-    measure = """() => Math.max(...['[data-testid="stMain"]', '[data-testid="stMainBlockContainer"]']
+    measure = """() => Math.max(
+        ...['[data-testid="stMain"]', '[data-testid="stMainBlockContainer"]']
         .map(s => document.querySelector(s)).filter(Boolean)
         .map(e => e.scrollHeight + e.getBoundingClientRect().top + 80))"""
     for _ in range(3):  # the layout reflows after a resize; measure again until it is stable
