@@ -128,7 +128,7 @@ def timestamp_expr(value: exp.Expression, formats: Sequence[str] = ()) -> exp.Ex
     mapping's strptime `formats`.
 
     >>> timestamp_expr(exp.column("v")).sql("duckdb")[:30]
-    "CASE WHEN REGEXP_FULL_MATCH(v, "
+    'CASE WHEN REGEXP_FULL_MATCH(v,'
     """
     def utc(e: exp.Expression) -> exp.Expression:
         return exp.func("timezone", exp.Literal.string("UTC"), e)

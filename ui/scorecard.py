@@ -21,7 +21,7 @@ SCORECARD = (
 def attainment(value, target, direction: str) -> float | None:
     """How much of the target is met, 1.0 = exactly; for 'down' metrics lower is better.
 
-    >>> attainment(0.6, 0.75, "up"), attainment(25000, 20000, "down")
+    >>> attainment(0.6, 0.75, "up").__round__(6), attainment(25000, 20000, "down")
     (0.8, 0.8)
     """
     if is_missing(value) or target in (None, 0) or (direction == "down" and value == 0):
