@@ -23,21 +23,24 @@ st.session_state["_selection"] = filters.render_sidebar()
 
 pages = {
     "Pipeline review": [
-        st.Page("pages/overview.py", title="Metrics that matter", icon=":material/dashboard:",
+        st.Page("views/overview.py", title="Metrics that matter", icon=":material/dashboard:",
                 default=True),
-        st.Page("pages/funnel.py", title="Funnel", icon=":material/filter_alt:"),
-        st.Page("pages/sla.py", title="SLA", icon=":material/timer:"),
+        st.Page("views/funnel.py", title="Funnel", icon=":material/filter_alt:"),
+        st.Page("views/sla.py", title="SLA", icon=":material/timer:"),
     ],
     "Marketing": [
-        st.Page("pages/volume.py", title="Lead volume & quality", icon=":material/groups:"),
-        st.Page("pages/campaigns.py", title="Campaigns", icon=":material/campaign:"),
+        st.Page("views/volume.py", title="Lead volume & quality", icon=":material/groups:"),
+        st.Page("views/campaigns.py", title="Campaigns", icon=":material/campaign:"),
     ],
     "Definitions": [
-        st.Page("pages/definitions.py", title="Glossary & catalog", icon=":material/menu_book:"),
-        st.Page("pages/metric_detail.py", title="Metric explorer", icon=":material/trending_up:"),
-        st.Page("pages/editor.py", title="Edit a definition", icon=":material/edit_note:"),
-        st.Page("pages/inbox.py", title="Review inbox", icon=":material/inbox:"),
-        st.Page("pages/history.py", title="Definition history", icon=":material/history:"),
+        st.Page("views/definitions.py", title="Glossary & catalog", icon=":material/menu_book:"),
+        st.Page("views/metric_detail.py", title="Metric explorer", icon=":material/trending_up:"),
+        st.Page("views/editor.py", title="Edit a definition", icon=":material/edit_note:"),
+        st.Page("views/inbox.py", title="Review inbox", icon=":material/inbox:"),
+        st.Page("views/history.py", title="Definition history", icon=":material/history:"),
+    ],
+    "Data": [
+        st.Page("views/import_data.py", title="Import", icon=":material/upload_file:"),
     ],
 }
 st.navigation(pages).run()

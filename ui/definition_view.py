@@ -301,7 +301,7 @@ def propose(name: str, user: str | None, text_key: str, reason_key: str) -> None
     flash("success", f"Proposed v{version} of {name}. It goes live once "
                      f"{' and '.join(teams)} {'have' if len(teams) > 1 else 'has'} approved it; "
                      "the approvers find it in their review inbox.",
-          links=(("pages/history.py", f"History of {name}", name),))
+          links=(("views/history.py", f"History of {name}", name),))
 
 
 def decide(name: str, version: int, user: str | None, decision: str, comment_key: str) -> None:
@@ -330,7 +330,7 @@ def decide(name: str, version: int, user: str | None, decision: str, comment_key
     if status == "active":
         flash("success", f"v{version} of {name} is now active: every page computes {name} with "
                          "it from now on, and its charts mark the change.",
-              links=(("pages/history.py", f"History of {name}", name),))
+              links=(("views/history.py", f"History of {name}", name),))
     else:
         missing = next((v["missing_teams"] for v in catalog.history(name)
                         if v["version"] == version), [])
@@ -355,7 +355,7 @@ def roll_back(name: str, user: str | None, version_key: str, reason_key: str) ->
         return
     flash("success", f"Proposed v{version} of {name}, a copy of v{target}. Like any change it goes "
                      "live once the owning teams have approved it in the review inbox.",
-          links=(("pages/inbox.py", "Review inbox", name),))
+          links=(("views/inbox.py", "Review inbox", name),))
 
 
 # -- tables ------------------------------------------------------------------------------------
@@ -444,7 +444,7 @@ def show_proposal(item: dict, selection: Selection, user: str | None) -> None:
         st.text(item["reason"] or "(no reason given)")
         if item["stale"]:
             st.warning(escape_markdown(conflict_sentence(item)), icon=":material/sync_problem:")
-            st.page_link("pages/editor.py", label=f"Open {name} v{item['active_version']} in the "
+            st.page_link("views/editor.py", label=f"Open {name} v{item['active_version']} in the "
                          "editor", icon=":material/edit:",
                          query_params=link_params(metric=name))
         active = item.get("active_version")

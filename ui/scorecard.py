@@ -100,5 +100,5 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float]) -> N
                      help="Share of the agreed target attained (for metrics where lower is "
                           "better, target ÷ value).")
         st.caption(f"Owners: {', '.join(meta['owners'])} · `{name}` v{meta['version']}")
-        st.page_link("pages/metric_detail.py", label="Trend and breakdown",
+        st.page_link("views/metric_detail.py", label="Trend and breakdown",
                      icon=":material/trending_up:", query_params=link_params(metric=name))

@@ -91,7 +91,7 @@ def _edit(at, text: str):
 ])
 def test_invalid_sql_shows_the_error_with_its_position_and_cannot_be_proposed(
         open_as, catalog, change, where, message):
-    at = open_as("marketing.ops@example.com", "pages/editor.py", metric=METRIC)
+    at = open_as("marketing.ops@example.com", "views/editor.py", metric=METRIC)
     _edit(at, catalog.text(METRIC).replace(*change))
     errors = _plain(_texts(at, "error"))
     assert where in errors and message in errors, errors
@@ -101,7 +101,7 @@ def test_invalid_sql_shows_the_error_with_its_position_and_cannot_be_proposed(
 
 
 def test_the_editor_starts_from_the_active_text_and_says_it_is_unchanged(open_as, catalog):
-    at = open_as("marketing.ops@example.com", "pages/editor.py", metric=METRIC)
+    at = open_as("marketing.ops@example.com", "views/editor.py", metric=METRIC)
     assert at.text_area[0].value == catalog.text(METRIC)
     assert any(c.language == "sql" for c in at.code)
     assert "identical to the active version" in _texts(at, "info")
@@ -109,7 +109,7 @@ def test_the_editor_starts_from_the_active_text_and_says_it_is_unchanged(open_as
 
 
 def test_a_valid_change_shows_its_impact_and_an_editor_proposes_v2(open_as, catalog):
-    at = open_as("marketing.ops@example.com", "pages/editor.py", metric=METRIC)
+    at = open_as("marketing.ops@example.com", "views/editor.py", metric=METRIC)
     _edit(at, _stricter(catalog))
     assert "Valid" in _texts(at, "success")
     summary = _plain(_texts(at, "info"))
@@ -137,7 +137,7 @@ def test_a_valid_change_shows_its_impact_and_an_editor_proposes_v2(open_as, cata
 
 
 def test_proposing_needs_a_reason(open_as, catalog):
-    at = open_as("marketing.ops@example.com", "pages/editor.py", metric=METRIC)
+    at = open_as("marketing.ops@example.com", "views/editor.py", metric=METRIC)
     _edit(at, _stricter(catalog))
     _button(at, "Propose v2").click().run()
     assert "Say why" in _plain(_texts(at, "warning"))
@@ -150,7 +150,7 @@ def test_proposing_needs_a_reason(open_as, catalog):
     (None, "Pick who you are"),
 ])
 def test_people_who_may_not_propose_are_told_why(open_as, catalog, user, why):
-    at = open_as(user, "pages/editor.py", metric=METRIC)
+    at = open_as(user, "views/editor.py", metric=METRIC)
     _edit(at, _stricter(catalog))
     warning = _plain(_texts(at, "warning"))
     assert (why or "Pick who you are") in warning
@@ -159,7 +159,7 @@ def test_people_who_may_not_propose_are_told_why(open_as, catalog, user, why):
 
 
 def test_a_sales_editor_cannot_propose_a_marketing_only_metric(open_as, catalog):
-    at = open_as("sales.ops@example.com", "pages/editor.py", metric="mqls")
+    at = open_as("sales.ops@example.com", "views/editor.py", metric="mqls")
     assert "owned by marketing" in _plain(_texts(at, "warning"))
     assert _button(at, "Propose").disabled
 
@@ -169,7 +169,7 @@ def test_marketing_approval_keeps_it_pending_and_sales_approval_makes_it_active(
         open_as, catalog):
     version = catalog.propose(METRIC, _stricter(catalog), author="marketing.ops@example.com",
                               reason="stricter acceptance")
-    at = open_as("cmo@example.com", "pages/inbox.py")
+    at = open_as("cmo@example.com", "views/inbox.py")
     assert "stricter acceptance" in [t.value for t in at.text]
     assert "v2 lowers MQL → SAL acceptance rate" in _plain(_texts(at, "info"))
     assert any(c.language == "diff" for c in at.code)
@@ -179,7 +179,7 @@ def test_marketing_approval_keeps_it_pending_and_sales_approval_makes_it_active(
     assert catalog.history(METRIC)[-1]["status"] == "proposed"
     assert catalog.active_version(METRIC) == 1
 
-    at = open_as("vp.sales@example.com", "pages/inbox.py")
+    at = open_as("vp.sales@example.com", "views/inbox.py")
     assert "approved so far by marketing (cmo@example.com)" in _plain(_texts(at, "markdown"))
     _button(at, "Approve for sales").click().run()
     assert f"v{version} of {METRIC} is now active" in _plain(_texts(at, "success"))
@@ -190,13 +190,13 @@ def test_marketing_approval_keeps_it_pending_and_sales_approval_makes_it_active(
 
 def test_nobody_approves_their_own_proposal(open_as, catalog):
     catalog.propose(METRIC, _stricter(catalog), author="cmo@example.com", reason="mine")
-    at = open_as("cmo@example.com", "pages/inbox.py")
+    at = open_as("cmo@example.com", "views/inbox.py")
     assert not [b for b in at.button if b.label.startswith("Approve")]
     assert "Nothing is waiting for your sign-off" in _texts(at, "success")
     assert "Nobody approves their own proposal" in _texts(at, "caption")
     assert _frame(at, "Waiting for")["Version"].tolist() == ["v2"]
 
-    other = open_as("demand.gen@example.com", "pages/inbox.py")
+    other = open_as("demand.gen@example.com", "views/inbox.py")
     assert not _button(other, "Approve for marketing").disabled
 
 
@@ -207,7 +207,7 @@ def test_a_stale_proposal_is_shown_as_a_conflict_with_a_way_to_redo_it(open_as, 
     catalog.approve(METRIC, first, user="cmo@example.com")
     assert catalog.approve(METRIC, first, user="vp.sales@example.com") == "active"
 
-    at = open_as("sales.director@example.com", "pages/inbox.py")
+    at = open_as("sales.director@example.com", "views/inbox.py")
     warning = _plain(_texts(at, "warning"))
     assert (f"Conflict: v{stale} was proposed on top of v1, but v{first} has become active"
             in warning)
@@ -219,7 +219,7 @@ def test_a_stale_proposal_is_shown_as_a_conflict_with_a_way_to_redo_it(open_as, 
 
 def test_rejecting_needs_a_comment_and_is_recorded(open_as, catalog):
     version = catalog.propose(METRIC, _stricter(catalog), author="marketing.ops@example.com")
-    at = open_as("vp.sales@example.com", "pages/inbox.py")
+    at = open_as("vp.sales@example.com", "views/inbox.py")
     _button(at, "Reject").click().run()
     assert "Say why you reject" in _plain(_texts(at, "warning"))
     at.text_input[0].input("SQL is too late in the funnel")
@@ -232,7 +232,7 @@ def test_user_text_is_shown_as_text_never_as_markdown_or_html(open_as, catalog):
     hostile = "<img src=x onerror=alert(1)> [click](javascript:alert(1)) :red[**loud**]"
     catalog.propose(METRIC, _stricter(catalog), author="marketing.ops@example.com",
                     reason=hostile)
-    at = open_as("cmo@example.com", "pages/inbox.py")
+    at = open_as("cmo@example.com", "views/inbox.py")
     assert hostile in [t.value for t in at.text]
     rendered = "\n".join(m.value for m in at.markdown)
     assert "<img" not in rendered and "](javascript" not in rendered
@@ -249,7 +249,7 @@ def _activate_v2(catalog) -> int:
 
 def test_history_lists_versions_diffs_and_rolls_back(open_as, catalog):
     _activate_v2(catalog)
-    at = open_as("marketing.ops@example.com", "pages/history.py", metric=METRIC)
+    at = open_as("marketing.ops@example.com", "views/history.py", metric=METRIC)
     versions = _frame(at, "Approvals")
     assert versions["Version"].tolist() == ["v2", "v1"]
     assert versions["Status"].tolist() == ["active", "superseded"]
@@ -275,10 +275,10 @@ def test_history_lists_versions_diffs_and_rolls_back(open_as, catalog):
 
 
 def test_the_chosen_metric_follows_from_the_editor_to_the_history(open_as):
-    at = open_as("marketing.ops@example.com", "pages/editor.py", metric="win_rate")
+    at = open_as("marketing.ops@example.com", "views/editor.py", metric="win_rate")
     assert at.selectbox(key="editor-metric").value == "win_rate"
     at.selectbox(key="editor-metric").set_value("mqls").run()
-    at.switch_page("pages/history.py").run()
+    at.switch_page("views/history.py").run()
     assert at.selectbox(key="history-metric").value == "mqls"
     assert at.query_params["metric"] == "mqls"
 
@@ -292,7 +292,7 @@ def test_local_mode_can_be_switched_off_in_secrets_too(catalog):
 
 def test_a_viewer_sees_history_but_cannot_roll_back(open_as, catalog):
     _activate_v2(catalog)
-    at = open_as("analyst@example.com", "pages/history.py", metric=METRIC)
+    at = open_as("analyst@example.com", "views/history.py", metric=METRIC)
     assert "is a viewer" in _plain(_texts(at, "warning"))
     assert _button(at, "Propose the rollback").disabled
 
@@ -301,14 +301,14 @@ def test_after_activation_the_overview_and_explorer_use_v2(open_as, catalog):
     _activate_v2(catalog)
     at = open_as(None, None)
     assert any(f"`{METRIC}` v2" in c.value for c in at.caption)
-    at = open_as(None, "pages/metric_detail.py")
+    at = open_as(None, "views/metric_detail.py")
     at.selectbox(key="metric").set_value(METRIC).run()
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     annotations = [a.get("text") for a in spec["layout"].get("annotations", [])]
     assert "v2 active" in annotations
 
 
-@pytest.mark.parametrize("page", ["pages/editor.py", "pages/inbox.py", "pages/history.py"])
+@pytest.mark.parametrize("page", ["views/editor.py", "views/inbox.py", "views/history.py"])
 @pytest.mark.parametrize("user", [None, "analyst@example.com", "revops.admin@example.com"])
 def test_the_definition_pages_render_for_anyone(open_as, page, user):
     at = open_as(user, page)
@@ -353,6 +353,6 @@ def test_with_oidc_configured_people_sign_in_and_are_known_by_email(catalog):
     at.run()
     assert not at.exception
     assert "VP Sales <vp.sales@example.com> · approver · sales" in _plain(_texts(at, "markdown"))
-    at.switch_page("pages/inbox.py").run()
+    at.switch_page("views/inbox.py").run()
     assert not at.exception
     assert "Nothing is waiting for your sign-off" in _texts(at, "success")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-PAGES = ["pages/overview.py", "pages/funnel.py", "pages/sla.py", "pages/volume.py",
-         "pages/campaigns.py", "pages/definitions.py", "pages/metric_detail.py"]
+PAGES = ["views/overview.py", "views/funnel.py", "views/sla.py", "views/volume.py",
+         "views/campaigns.py", "views/definitions.py", "views/metric_detail.py"]
 
 
 def _texts(at) -> str:
@@ -16,7 +16,7 @@ def _texts(at) -> str:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_renders_without_exception(app, page):
-    at = app(None if page == "pages/overview.py" else page)
+    at = app(None if page == "views/overview.py" else page)
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert at.title and at.title[0].value
@@ -54,17 +54,17 @@ def test_query_params_round_trip_into_the_filters(app):
 
 @pytest.mark.parametrize("page", PAGES[:5])
 def test_a_period_with_no_data_shows_the_empty_state(app, page):
-    at = app(None if page == "pages/overview.py" else page, range=["Custom"],
+    at = app(None if page == "views/overview.py" else page, range=["Custom"],
              **{"from": ["2015-01-01"], "to": ["2015-03-31"]})
     assert not at.exception, [e.value for e in at.exception]
-    if page == "pages/overview.py":
+    if page == "views/overview.py":
         assert all(m.value == "—" for m in at.metric)
     else:
         assert at.info, "expected an explanatory message for an empty selection"
 
 
 def test_metric_explorer_breaks_down_by_segment(app):
-    at = app("pages/metric_detail.py")
+    at = app("views/metric_detail.py")
     at.selectbox(key="metric").set_value("win_rate").run()
     at.segmented_control(key="by").set_value("segment").run()
     assert not at.exception
@@ -73,7 +73,7 @@ def test_metric_explorer_breaks_down_by_segment(app):
 
 
 def test_campaign_drill_down_to_a_lead_journey(app):
-    at = app("pages/campaigns.py")
+    at = app("views/campaigns.py")
     import os
 
     import metrics
@@ -93,7 +93,7 @@ def test_campaign_drill_down_to_a_lead_journey(app):
 @pytest.mark.parametrize("model", ["first_touch", "last_touch", "linear", "u_shaped", "w_shaped",
                                    "time_decay"])
 def test_every_attribution_model_renders(app, model):
-    at = app("pages/campaigns.py")
+    at = app("views/campaigns.py")
     at.segmented_control(key="model").set_value(model).run()
     assert not at.exception
     assert any("add up to 1" in c.value for c in at.caption)

@@ -41,7 +41,7 @@ def test_engine_imports_without_streamlit_installed():
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b\s+[\w*]", re.IGNORECASE)
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "pages").glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "views").glob("*.py")), ids=lambda p: p.name)
 def test_pages_contain_no_sql_and_no_direct_warehouse_access(path):
     text = path.read_text(encoding="utf-8")
     strings = [n.value for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Constant)

@@ -96,5 +96,5 @@ else:
     show_table(velocity_table, file_name="stage-velocity", key="velocity",
                column_config=VELOCITY_COLUMNS, column_order=list(VELOCITY_COLUMNS))
 
-st.page_link("pages/metric_detail.py", label="Explore any metric's trend", icon=":material/trending_up:",
+st.page_link("views/metric_detail.py", label="Explore any metric's trend", icon=":material/trending_up:",
              query_params=link_params(metric="mql_to_opportunity_rate"))
