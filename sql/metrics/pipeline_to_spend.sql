@@ -8,9 +8,10 @@
 -- description: Marketing-sourced pipeline created in the period divided by campaign cost in the
 --   period (each campaign's cost is spread evenly over its running days). 5.0x means every
 --   dollar of campaign spend created five dollars of pipeline. Cost is not split by segment or
---   region; channel and campaign filters apply to both sides.
+--   region; channel and campaign filters apply to both sides. A period with no recorded
+--   campaign cost has no value.
 SELECT lead_id, created_at AS occurred_at, campaign_id, source_channel,
-       amount AS numerator, 0 AS denominator
+       amount AS numerator, CAST(NULL AS DOUBLE) AS denominator
 FROM opportunity_lifecycle
 WHERE sourced_by = 'marketing' AND amount IS NOT NULL
 UNION ALL

@@ -146,3 +146,13 @@ def test_recent_cohorts_are_flagged_incomplete(tiny):
 def test_empty_selection_returns_no_rows(tiny):
     frame = tiny.query("mqls", grain="month", start="2030-01-01")
     assert frame.empty and list(frame.columns) == ["period", "value"]
+
+
+def test_unknown_cost_is_not_zero_cost(tiny):
+    # Webinars: C1 spent 3,100 in January; O1 (webinar lead) was won in February, a month with
+    # no webinar spend. February's CAC is unknown, not $0; the total is 3,100 per win.
+    frame = tiny.query("marketing_cac", grain="month", where={"source_channel": "webinars"})
+    got = dict(zip(frame["period"], frame["value"]))
+    assert pd.isna(got[FEB]) and pd.isna(got[JAN])  # Jan: cost but no win; Feb: win, no cost
+    total = tiny.query("marketing_cac", grain="total", where={"source_channel": "webinars"})
+    assert total["value"][0] == 3100
