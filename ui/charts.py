@@ -98,9 +98,12 @@ def cohort_heatmap(cohorts: pd.DataFrame, *, stage_label: str, title: str) -> go
     pivot = cohorts.pivot_table(index="cohort", columns="weeks_since_mql", values="share",
                                 aggfunc="first", dropna=False).sort_index(ascending=False)
     labels = [pd.Timestamp(c).strftime("%b %Y") for c in pivot.index]
+    observed = pivot.values[~pd.isna(pivot.values)]
+    # A scale from 0 to the highest share seen (at least 1 %), so all-zero data stays readable.
+    top = max(float(observed.max()) if observed.size else 0.0, 0.01)
     fig = go.Figure(go.Heatmap(
         z=pivot.values, x=[int(w) for w in pivot.columns], y=labels, colorscale="Blues",
-        zmin=0, colorbar={"title": "reached", "tickformat": ".0%"},
+        zmin=0, zmax=top, colorbar={"title": "reached", "tickformat": ".0%"},
         hovertemplate="MQLs of %{y}, week %{x}: %{z:.1%} reached " + stage_label + "<extra></extra>",
         hoverongaps=False,
     ))

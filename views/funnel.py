@@ -20,7 +20,7 @@ funnel = data.run_analysis("funnel", **span)
 if funnel.empty or funnel["leads"].iloc[0] == 0:
     empty_state("No leads were created in this period with these filters.")
 else:
-    left, right = st.columns([3, 2])
+    left, right = st.columns([1, 1])
     with left:
         show_chart(funnel_chart(funnel, title="Leads created in the period, by furthest stage reached"),
                    "Cohort: leads created in the period. A lead that skipped a stage (say, straight "
