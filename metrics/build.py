@@ -230,10 +230,13 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 def build_warehouse(path: Path | str, fill: Callable[[duckdb.DuckDBPyConnection], None], *,
                     as_of: dt.datetime | None = None, source: str,
-                    model: StageModel | None = None) -> None:
+                    model: StageModel | None = None,
+                    inspect: Callable[[duckdb.DuckDBPyConnection], object] | None = None):
     """Build a complete warehouse at `path`: `fill(con)` loads the canonical tables.
 
-    Without `as_of`, the data's as-of time is its latest recorded timestamp.
+    Without `as_of`, the data's as-of time is its latest recorded timestamp. `inspect(con)`,
+    if given, reads the finished warehouse before it is swapped in and its result is returned:
+    reopening the path afterwards could meet a reader's open connection to the old file.
     """
     model = model or load_model()
     with new_warehouse(path, model=model) as con:
@@ -241,6 +244,7 @@ def build_warehouse(path: Path | str, fill: Callable[[duckdb.DuckDBPyConnection]
         if as_of is None:
             as_of = latest_timestamp(con)
         build_derived(con, as_of=as_of, source=source, model=model)
+        return inspect(con) if inspect else None
 
 
 def latest_timestamp(con: duckdb.DuckDBPyConnection) -> dt.datetime:

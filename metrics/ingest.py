@@ -263,17 +263,18 @@ def ingest(directory: Path | str, warehouse_path: Path | str | None = None, *,
         outcome.append(_load(con, directory, mapping, timezone, bar))
         bar.report(_CHECKING_END, "building the derived tables")
 
-    build_warehouse(target, fill, as_of=as_of, model=model,
-                    source=f"ingest {directory.resolve()} (mapping {_mapping_label(mapping)})")
-    seconds = time.perf_counter() - started
-    con = duckdb.connect(str(target), read_only=True)
-    try:
-        built_as_of = con.execute("SELECT as_of FROM warehouse_meta").fetchone()[0]
-        quarantined = _quarantine_frame(con, max_quarantined_rows)
+    def inspect(con: duckdb.DuckDBPyConnection) -> tuple[dt.datetime, pd.DataFrame]:
+        # Read the new file before the swap: in a running app the path may be held open by the
+        # dashboard's read-only connection to the old file.
         if quarantine_out:
             write_quarantine_csv(con, Path(quarantine_out))
-    finally:
-        con.close()
+        built = con.execute("SELECT as_of FROM warehouse_meta").fetchone()[0]
+        return built, _quarantine_frame(con, max_quarantined_rows)
+
+    built_as_of, quarantined = build_warehouse(
+        target, fill, as_of=as_of, model=model, inspect=inspect,
+        source=f"ingest {directory.resolve()} (mapping {_mapping_label(mapping)})")
+    seconds = time.perf_counter() - started
     bar.report(1.0, "done")
     return outcome[0].report(directory, str(target), built_as_of, seconds, quarantined)
 

@@ -87,3 +87,25 @@ def test_missing_times_give_missing_results():
     policy = load_model().sla
     assert np.isnan(business_hours_between(_utc("NaT"), _utc("2024-01-08T15:00"), policy)[0])
     assert np.isnat(business_deadline(_utc("NaT"), np.array([8.0]), policy)[0])
+
+
+def test_an_open_warehouse_picks_up_a_swapped_file_without_restart(tmp_path):
+    import shutil
+
+    import metrics
+    from tiny_warehouse import build_tiny_warehouse
+
+    path = build_tiny_warehouse(tmp_path / "warehouse.duckdb")
+    wh = metrics.open_warehouse(path)
+    assert wh.query("new_leads", grain="total")["value"][0] == 7
+    # A new load writes a new file and renames it over the old one, as ingest does.
+    from metrics.build import build_warehouse
+
+    def fill(con):
+        con.execute("INSERT INTO leads (lead_id, created_at) VALUES ('X1', TIMESTAMP '2025-03-01')")
+
+    build_warehouse(tmp_path / "next.duckdb", fill, source="swap test")
+    shutil.move(tmp_path / "next.duckdb", path)
+    assert wh.query("new_leads", grain="total")["value"][0] == 1
+    assert wh.source == "swap test"
+    wh.close()
