@@ -15,7 +15,13 @@ import pandas as pd
 from sqlglot import exp
 
 from metrics.build import table_schema
-from metrics.compiler import QueryRequest, compile_metric, normalise_where
+from metrics.compiler import (
+    CompiledQuery,
+    QueryRequest,
+    compile_metric,
+    normalise_where,
+    request_shape,
+)
 from metrics.definitions import MetricDefinition, load_definition_files
 from metrics.errors import QueryError, QueryTimeout, WarehouseError
 from metrics.paths import METRICS_DIR, default_warehouse_path
@@ -33,6 +39,8 @@ HARDENED_CONFIG = {
 }
 DEFAULT_TIMEOUT_SECONDS = float(os.environ.get("METRICS_QUERY_TIMEOUT", "30"))
 DEFAULT_ROW_CAP = int(os.environ.get("METRICS_ROW_CAP", "100000"))
+# Compiled SQL kept per (metric version, request shape); a shape is cheap to compile again.
+_COMPILED_CACHE_SIZE = 4096
 
 
 def open_hardened(path: Path | str) -> duckdb.DuckDBPyConnection:
@@ -95,6 +103,7 @@ class Warehouse:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._stamp: tuple[int, int] | None = None
         self._prepared: dict[tuple[str, int, str], _Prepared] = {}
+        self._compiled: dict[tuple, CompiledQuery] = {}
         self._file_definitions: dict[str, MetricDefinition] | None = None
         self._connect()
 
@@ -103,10 +112,17 @@ class Warehouse:
         try:
             st = self.path.stat()
         except FileNotFoundError:
-            raise WarehouseError(f"the warehouse {self.path} has disappeared.") from None
+            raise WarehouseError(f"there is no warehouse at {self.path}; build one with "
+                                 "`python -m metrics demo` or `python -m metrics ingest DIR`.") from None
         return (st.st_ino, st.st_mtime_ns)
 
     def _connect(self) -> None:
+        # DuckDB shares one database instance per path while any connection to it is open, so
+        # the old connection must close first or the "new" one would still read the old file.
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        stamp = self._file_stamp()
         con = open_hardened(self.path)
         try:
             meta = con.execute("SELECT as_of, built_at, source FROM warehouse_meta").fetchone()
@@ -116,16 +132,14 @@ class Warehouse:
             raise WarehouseError(f"{self.path} is not a Handoff warehouse (no warehouse_meta "
                                  "table); rebuild it with `python -m metrics demo` or "
                                  "`python -m metrics ingest DIR`.") from None
-        old = self._con
-        self._con, self._stamp = con, self._file_stamp()
+        self._con, self._stamp = con, stamp
         self.as_of: dt.datetime = meta[0]
         self.built_at: dt.datetime = meta[1]
         self.source: str = meta[2]
         self.schema = schema
         self.lead_columns = {c.lower(): t for c, t in schema.get("leads", {}).items()}
         self._prepared.clear()
-        if old is not None:
-            old.close()
+        self._compiled.clear()
 
     def refresh(self) -> bool:
         """Reopen if the file was replaced by a new load; True when it was."""
@@ -209,10 +223,9 @@ class Warehouse:
         prepared = self.prepare(defn)
         request = QueryRequest(start=_to_utc_naive(start, "start"), end=_to_utc_naive(end, "end"),
                                grain=grain, by=by, where=normalise_where(where))
-        compiled = compile_metric(defn, prepared.query, request, metric_columns=prepared.columns,
-                                  lead_columns=self.lead_columns, row_cap=self.row_cap,
-                                  as_of=self.as_of)
-        frame = self.execute(compiled.sql, compiled.params, label=f"metric {defn.name} v{defn.version}")
+        compiled = self._compile(prepared, request)
+        frame = self.execute(compiled.sql, compiled.bind(request, self.as_of),
+                             label=f"metric {defn.name} v{defn.version}")
         if len(frame) > self.row_cap:
             raise QueryError(f"{defn.name} returned more than {self.row_cap} rows; use a coarser "
                              "grain or a breakdown with fewer values.", source=defn.name)
@@ -229,6 +242,23 @@ class Warehouse:
             incomplete_periods=self._incomplete_periods(frame, grain, defn),
         )
         return frame
+
+    def _compile(self, prepared: _Prepared, request: QueryRequest) -> CompiledQuery:
+        """The metric's SQL for requests of this shape, compiled once (values are parameters)."""
+        defn = prepared.definition
+        key = (defn.name, defn.version, defn.text, request_shape(request))
+        with self._lock:
+            compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = compile_metric(defn, prepared.query, request,
+                                      metric_columns=prepared.columns,
+                                      lead_columns=self.lead_columns, row_cap=self.row_cap,
+                                      as_of=self.as_of)
+            with self._lock:
+                if len(self._compiled) >= _COMPILED_CACHE_SIZE:
+                    self._compiled.clear()
+                self._compiled[key] = compiled
+        return compiled
 
     def _incomplete_periods(self, frame: pd.DataFrame, grain: str,
                             defn: MetricDefinition) -> list[dt.date]:
