@@ -3,8 +3,13 @@
 query -> plan -> SQL, each step inspectable: `QueryRequest` says what the user asked,
 `compile_metric` returns the SQL text and the bound parameters. The metric is a sub-query
 `m`; lead dimensions come from `leads` joined by lead_id only when a filter or breakdown needs
-a column the metric does not return itself. The composed SQL stays in a portable subset
-(DATE_TRUNC, CASE, NULLIF, MEDIAN) so sqlglot can transpile it to other engines.
+a column the metric does not return itself. The composed SQL stays in a portable subset (DATE_TRUNC, CASE,
+NULLIF, MEDIAN) so sqlglot can transpile it to other engines.
+
+The SQL depends only on the request's shape (grain, breakdown, which filters with how many
+values, which bounds), never on the values, which are bound parameters: `request_shape` is the
+key under which a compiled query can be reused, and `CompiledQuery.bind` gives the parameters
+for another request of the same shape.
 """
 
 from __future__ import annotations
@@ -51,6 +56,40 @@ class CompiledQuery:
     columns: tuple[str, ...]
     # Lead dimensions that were filtered on but cannot split rows with no lead (campaign cost).
     unsplit_dimensions: tuple[str, ...] = field(default_factory=tuple)
+
+    def bind(self, request: QueryRequest, as_of: dt.datetime) -> dict[str, object]:
+        """The parameters for `request`, which must have the shape this query was compiled for."""
+        return {k: v for k, v in request_params(request, as_of).items() if k in self.params}
+
+
+def request_shape(request: QueryRequest) -> tuple:
+    """What the compiled SQL depends on: everything but the bound values.
+
+    >>> a = QueryRequest(start=dt.datetime(2025, 1, 1), where=(("segment", ("SMB",)),))
+    >>> b = QueryRequest(start=dt.datetime(2024, 1, 1), where=(("segment", ("Enterprise",)),))
+    >>> request_shape(a) == request_shape(b)
+    True
+    """
+    return (request.start is not None, request.end is not None, request.grain,
+            request.by.lower() if request.by else None,
+            tuple((dim.lower(), len(values)) for dim, values in request.where))
+
+
+def request_params(request: QueryRequest, as_of: dt.datetime) -> dict[str, object]:
+    """Every parameter a compiled query may use, named as compile_metric names them."""
+    params: dict[str, object] = {"as_of": as_of}
+    if request.start:
+        params["start"] = request.start
+    if request.end:
+        params["end"] = request.end
+    for i, (_, values) in enumerate(request.where):
+        for j, value in enumerate(values):
+            params[_where_param(i, j)] = value
+    return params
+
+
+def _where_param(i: int, j: int) -> str:
+    return f"w{i}_{j}"
 
 
 def normalise_where(where: Mapping[str, object] | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -115,29 +154,25 @@ def compile_metric(defn: MetricDefinition, metric_query: exp.Query, request: Que
                          f"{', '.join(available)}.", source=defn.name)
 
     anchor = _column("m", defn.anchor)
-    params: dict[str, object] = {"as_of": as_of}
+    params = request_params(request, as_of)
     conditions: list[exp.Expression] = [exp.Not(this=exp.Is(this=anchor.copy(), expression=exp.Null()))]
     if request.start:
-        params["start"] = request.start
         conditions.append(exp.GTE(this=anchor.copy(), expression=exp.Placeholder(this="start")))
     if request.end:
-        params["end"] = request.end
         conditions.append(exp.LT(this=anchor.copy(), expression=exp.Placeholder(this="end")))
     unsplit = []
     for i, (dim, values) in enumerate(request.where):
         column, from_lead = dimension(dim)
         if from_lead and lead_columns[dim.lower()].upper() != "VARCHAR":
             column = exp.cast(column, "VARCHAR")
-        placeholders = []
-        for j, value in enumerate(values):
-            params[f"w{i}_{j}"] = value
-            placeholders.append(exp.Placeholder(this=f"w{i}_{j}"))
+        placeholders = [exp.Placeholder(this=_where_param(i, j)) for j in range(len(values))]
         condition: exp.Expression = exp.In(this=column, expressions=placeholders)
         if from_lead:
             # Rows with no lead (a campaign's cost) cannot be split by a lead dimension: they
             # keep counting in full and the result says so, rather than silently vanishing.
             condition = exp.paren(exp.or_(
-                exp.Is(this=_column("m", "lead_id"), expression=exp.Null()), condition))
+                exp.Is(this=_column("m", "lead_id"), expression=exp.Null()), condition, copy=False),
+                copy=False)
             unsplit.append(dim)
         conditions.append(condition)
 
@@ -159,16 +194,17 @@ def compile_metric(defn: MetricDefinition, metric_query: exp.Query, request: Que
     projections.extend(aggregates)
     columns.extend(a.alias for a in aggregates)
 
-    select = exp.select(*projections).from_(metric_query.subquery("m"))
+    select = exp.select(*projections, copy=False).from_(metric_query.subquery("m"), copy=False)
     if needs_join:
         select = select.join(
-            exp.to_table("leads").as_("d"), join_type="left",
-            on=exp.EQ(this=_column("m", "lead_id"), expression=_column("d", "lead_id")))
-    select = select.where(exp.and_(*conditions))
+            exp.to_table("leads").as_("d", copy=False), join_type="left",
+            on=exp.EQ(this=_column("m", "lead_id"), expression=_column("d", "lead_id")),
+            copy=False)
+    select = select.where(exp.and_(*conditions, copy=False), copy=False)
     if group:
-        select = select.group_by(*group).order_by(
-            *(exp.Ordered(this=g.copy(), nulls_first=False) for g in group))
-    select = select.limit(row_cap + 1)
+        select = select.group_by(*group, copy=False).order_by(
+            *(exp.Ordered(this=g.copy(), nulls_first=False) for g in group), copy=False)
+    select = select.limit(row_cap + 1, copy=False)
     sql = select.sql(DIALECT)
     used = {p.name for p in select.find_all(exp.Placeholder)}
     return CompiledQuery(sql, {k: v for k, v in params.items() if k in used}, tuple(columns),
