@@ -1,0 +1,696 @@
+"""`python -m metrics bench`: how fast Handoff answers at 100k, 1M and 10M leads.
+
+For each size the bench builds a demo warehouse (or reuses one from the cache directory, keyed
+by size, seed and a fingerprint of the code that builds it) and measures, in a fresh
+subprocess so that memory and caches are that size's alone:
+
+* the build: wall time, rows per second, file size, peak memory of the build process;
+* the overview through the engine: the eight scorecard metrics, monthly and total, over the
+  default "last 12 months" range, uncached (the engine keeps no results) and cached (through
+  ui.data's st.cache_data wrappers);
+* two reference points for the same numbers: the floor, one hand-written DuckDB statement that
+  scans each table once, and pandas on DataFrames already in memory (what a typical Streamlit
+  dashboard does; loading the frames is not timed). Their answers are checked against the
+  engine's, so the comparison is between equal work;
+* a filtered drill-down, and a filter change: every query the overview page issues, with a
+  filter nobody asked for before;
+* each page's script time through AppTest, first run uncached and re-run cached (the pages
+  app.py registers; the default page, the overview, also with filter changes);
+* peak memory (ru_maxrss) of the engine process, measured before the pandas reference loads
+  its frames, and of the app process that ran the pages.
+
+Speed is only ever reported here, never asserted in tests (DESIGN.md section 10).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from metrics.errors import QueryError
+from metrics.paths import DATA_DIR, MODEL_FILE, REPO_ROOT, SCHEMA_FILE
+
+DEFAULT_SIZES = (100_000, 1_000_000, 10_000_000)
+DEFAULT_SEED = 7
+# Fixed, so a cached warehouse stays valid from one day to the next.
+BENCH_AS_OF = dt.datetime(2026, 11, 1)
+DEFAULT_CACHE_DIR = DATA_DIR / "bench"
+RESULTS_DIR = REPO_ROOT / "bench-results"
+RESULT_FORMAT = 1
+# The "metrics that matter" of DESIGN.md section 8, as ui.scorecard.SCORECARD shows them (the
+# engine cannot import ui; tests/unit/test_bench.py keeps the two lists equal).
+OVERVIEW_METRICS = (
+    "mql_to_sal_rate", "mql_to_opportunity_rate", "revenue_per_mql", "sla_first_touch_compliance",
+    "marketing_sourced_pipeline_share", "marketing_influenced_revenue_share", "pipeline_to_spend",
+    "marketing_cac",
+)
+# Filter changes for the "any filter change" measurement: each one new to every cache.
+FILTER_CHANGES = (
+    {"segment": ["Enterprise"]},
+    {"source_channel": ["paid_search"]},
+    {"segment": ["SMB"], "region": ["EMEA"]},
+    {"source_channel": ["events", "webinars"]},
+    {"region": ["NA"]},
+    {"segment": ["Mid-Market"], "source_channel": ["email"]},
+    {"campaign_id": ["C001", "C002"]},
+)
+# The same as URL parameters for the overview page (segment and region labels are their values).
+PAGE_FILTER_CHANGES = (
+    {"segment": ["Enterprise"]},
+    {"region": ["EMEA"]},
+    {"segment": ["SMB"], "region": ["NA"]},
+    {"segment": ["Mid-Market", "SMB"]},
+)
+DRILLDOWN = dict(name="mql_to_sal_rate", grain="month", by="segment",
+                 where={"source_channel": ["paid_search"]})
+# Files whose change changes what a demo warehouse contains or how it is laid out.
+_BUILD_INPUTS = ("metrics/demo.py", "metrics/build.py", "metrics/sla.py", "metrics/model.py")
+# The targets of the issue "Fast at 10M leads", checked against every run.
+TARGETS = (
+    ("overview uncached ÷ floor", 1_000_000, "overview_over_floor", 4.0),
+    ("overview uncached ÷ pandas", 1_000_000, "overview_over_pandas", 0.1),
+    ("filter change, engine (s)", 10_000_000, "filter_change_engine_s", 1.0),
+    ("filter change, overview page (s)", 10_000_000, "filter_change_page_s", 1.0),
+    ("peak memory, build (GiB)", 10_000_000, "build_peak_gib", 8.0),
+    ("peak memory, serving (GiB)", 10_000_000, "serving_peak_gib", 8.0),
+    ("cached page re-run, slowest page (ms)", None, "cached_page_ms", 100.0),
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    bench = subparsers.add_parser("bench", help="measure build and query speed at several sizes")
+    bench.add_argument("--leads", type=int, nargs="+", default=list(DEFAULT_SIZES), metavar="N",
+                       help="warehouse sizes in leads (default 100000 1000000 10000000)")
+    bench.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    bench.add_argument("--repeat", type=int, default=5,
+                       help="timed repetitions of each measurement; medians are reported")
+    bench.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR,
+                       help="where built warehouses are kept for reuse (default data/bench)")
+    bench.add_argument("--json", type=Path, dest="json_path",
+                       help="results file (default bench-results/bench-<timestamp>.json)")
+    bench.add_argument("--rebuild", action="store_true", help="build even if a cached one exists")
+    bench.add_argument("--skip-pages", action="store_true", help="no AppTest page timings")
+    bench.set_defaults(func=run_bench_command)
+
+
+def run_bench_command(args: argparse.Namespace) -> int:
+    if any(n < 1 for n in args.leads) or args.repeat < 1:
+        raise QueryError("--leads and --repeat must be at least 1.")
+    results = run_bench(args.leads, seed=args.seed, repeat=args.repeat, cache_dir=args.cache_dir,
+                        rebuild=args.rebuild, pages=not args.skip_pages,
+                        log=lambda line: print(line, file=sys.stderr, flush=True))
+    path = args.json_path or RESULTS_DIR / f"bench-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    print(format_report(results))
+    print(f"\nresults written to {path}")
+    return 0
+
+
+def run_bench(sizes: Iterable[int], *, seed: int = DEFAULT_SEED, repeat: int = 5,
+              cache_dir: Path = DEFAULT_CACHE_DIR, rebuild: bool = False, pages: bool = True,
+              log: Callable[[str], None] = lambda line: None) -> dict:
+    """Build or reuse a warehouse per size, measure it in a subprocess; return the results."""
+    results = {
+        "format": RESULT_FORMAT,
+        "started_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "settings": {"sizes": list(sizes), "seed": seed, "repeat": repeat, "as_of": BENCH_AS_OF,
+                     "pages": pages, "overview_metrics": list(OVERVIEW_METRICS)},
+        "sizes": [],
+    }
+    for leads in sizes:
+        log(f"bench: {leads:,} leads: preparing the warehouse")
+        build = ensure_warehouse(leads, seed=seed, cache_dir=Path(cache_dir), rebuild=rebuild)
+        log(f"bench: {leads:,} leads: measuring {build['path']}")
+        measured = _measure_in_subprocess(Path(build["path"]), repeat=repeat, pages=pages)
+        rows = sum(measured["rows"].values())
+        build["rows"] = rows
+        build["rows_per_second"] = rows / build["seconds"] if build["seconds"] else None
+        build["leads_per_second"] = leads / build["seconds"] if build["seconds"] else None
+        entry = {"leads": leads, "build": build, **measured}
+        entry["summary"] = summarise(entry)
+        results["sizes"].append(entry)
+    results["targets"] = check_targets(results["sizes"])
+    results["finished_at"] = dt.datetime.now().isoformat(timespec="seconds")
+    return results
+
+
+# --- machine and build ------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = None
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        pass
+    return {"cpus": os.cpu_count(), "cpu_model": cpu, "memory_bytes": memory,
+            "platform": platform.platform(), "python": platform.python_version(),
+            "duckdb": duckdb.__version__, "pandas": pd.__version__}
+
+
+def build_fingerprint() -> str:
+    """Changes when the code or model that decides a demo warehouse's content changes."""
+    digest = hashlib.sha256()
+    for path in [*(REPO_ROOT / p for p in _BUILD_INPUTS), SCHEMA_FILE, MODEL_FILE]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def ensure_warehouse(leads: int, *, seed: int, cache_dir: Path, rebuild: bool = False) -> dict:
+    """The cached demo warehouse for (leads, seed, build code), built now if there is none.
+
+    Returns its build record: path, bytes, seconds, peak_rss_bytes, reused.
+    """
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"demo-{leads}-seed{seed}"
+    path = cache_dir / f"{stem}-{build_fingerprint()}.duckdb"
+    record_path = path.with_suffix(".json")
+    if path.exists() and record_path.exists() and not rebuild:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        return {**record, "path": str(path), "bytes": path.stat().st_size, "reused": True}
+    for stale in cache_dir.glob(f"{stem}-*"):  # an older build of the same size is dead weight
+        stale.unlink()
+    code, seconds, peak = _run_child(
+        [sys.executable, "-m", "metrics", "demo", "--leads", str(leads), "--seed", str(seed),
+         "--as-of", BENCH_AS_OF.isoformat(), "--warehouse", str(path)],
+        cache_dir / f"{stem}.log")
+    if code != 0:
+        raise QueryError(f"building the {leads:,}-lead warehouse failed (exit {code}); see "
+                         f"{cache_dir / f'{stem}.log'}.")
+    record = {"seconds": seconds, "peak_rss_bytes": peak, "built_at": dt.datetime.now()}
+    record_path.write_text(json.dumps(record, default=str), encoding="utf-8")
+    return {**record, "path": str(path), "bytes": path.stat().st_size, "reused": False}
+
+
+def _run_child(command: list[str], log_path: Path) -> tuple[int, float, int]:
+    """Run a command; return its exit code, wall seconds and its own peak RSS in bytes."""
+    started = time.perf_counter()
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        try:
+            # wait4 gives this child's own rusage; RUSAGE_CHILDREN would be the max of all.
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, time.perf_counter() - started, usage.ru_maxrss * 1024
+
+
+def _measure_in_subprocess(path: Path, *, repeat: int, pages: bool) -> dict:
+    """The engine measured by `python -m metrics.bench`, the app by `python -m ui.page_timing`:
+    each in a fresh process, so that its memory and caches are this warehouse's alone."""
+    measured = _run_worker("metrics.bench", path, repeat)
+    measured["engine_process_peak_rss_bytes"] = measured.pop("process_peak_rss_bytes")
+    if pages:
+        app = _run_worker("ui.page_timing", path, repeat)
+        measured["overview_cached"] = app["overview_cached"]
+        measured["pages"] = app["pages"]
+        measured["app_process_peak_rss_bytes"] = app["process_peak_rss_bytes"]
+        measured["serving_peak_rss_bytes"] = max(measured["serving_peak_rss_bytes"],
+                                                 app["process_peak_rss_bytes"])
+    else:
+        measured["overview_cached"] = {"error": "not measured (--skip-pages)"}
+        measured["pages"] = {}
+    return measured
+
+
+def _run_worker(module: str, path: Path, repeat: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="handoff-bench-") as folder:
+        out = Path(folder) / "measured.json"
+        log_path = Path(folder) / "measure.log"
+        code, seconds, peak = _run_child(
+            [sys.executable, "-m", module, "--warehouse", str(path), "--repeat", str(repeat),
+             "--out", str(out)], log_path)
+        if code != 0:
+            tail = log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+            raise QueryError(f"{module} failed on {path} (exit {code}):\n{tail}")
+        measured = json.loads(out.read_text(encoding="utf-8"))
+    measured["process_peak_rss_bytes"] = peak
+    measured["seconds"] = seconds
+    return measured
+
+
+# --- timing helpers ---------------------------------------------------------------------------
+
+
+def timed(function: Callable[[], object], repeat: int) -> tuple[dict, object]:
+    """Run `function` once (cold: `first_ms`), then `repeat` more times (their median)."""
+    started = time.perf_counter()
+    result = function()
+    first = (time.perf_counter() - started) * 1000
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = function()
+        runs.append((time.perf_counter() - started) * 1000)
+    return {"first_ms": first, "median_ms": statistics.median(runs), "runs_ms": runs}, result
+
+
+def default_range(as_of: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The dashboard's default period, "last 12 months" (ui.selection.resolve_range).
+
+    >>> [d.date().isoformat() for d in default_range(dt.datetime(2026, 11, 1))]
+    ['2025-12-01', '2026-11-02']
+    """
+    month = as_of.year * 12 + as_of.month - 1 - 11
+    start = dt.datetime(month // 12, month % 12 + 1, 1)
+    return start, dt.datetime.combine(as_of.date(), dt.time()) + dt.timedelta(days=1)
+
+
+def _shift_months(moment: dt.datetime, months: int) -> dt.datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    return moment.replace(year=index // 12, month=index % 12 + 1)
+
+
+def overview_requests(start: dt.datetime, end: dt.datetime) -> list[dict]:
+    """The overview as the issue defines it: each scorecard metric, monthly and total."""
+    return [dict(name=name, start=start, end=end, grain=grain)
+            for name in OVERVIEW_METRICS for grain in ("month", "total")]
+
+
+def overview_page_requests(start: dt.datetime, end: dt.datetime) -> list[dict]:
+    """Every distinct query the overview page's tiles issue (ui.scorecard.render_tile).
+
+    Per metric: the total for the period, the previous period and the same period last year
+    (the same window as the previous one for a 12-month range), and a monthly sparkline from
+    12 months before the period's last month.
+    """
+    requests: list[dict] = []
+    spark_start = _shift_months(end.replace(day=1), -12)
+    windows = [(start, end, "total"), (_shift_months(start, -12), _shift_months(end, -12), "total"),
+               (spark_start, end, "month")]
+    for name in OVERVIEW_METRICS:
+        for first, last, grain in dict.fromkeys(windows):
+            requests.append(dict(name=name, start=first, end=last, grain=grain))
+    return requests
+
+
+# --- the three ways to compute the overview ---------------------------------------------------
+
+# One hand-written statement: each table scanned once per anchor, grouped by month; the totals
+# are sums of the months (all eight scorecard metrics are ratios of sums).
+FLOOR_SQL = """
+WITH mql AS (
+    SELECT CAST(date_trunc('month', first_mql_at) AS DATE) AS period,
+           CAST(count(*) AS DOUBLE) AS mqls,
+           CAST(count(first_sal_at) AS DOUBLE) AS sal,
+           CAST(count(first_opportunity_at) AS DOUBLE) AS opp,
+           sum(coalesce(won_amount, 0)) AS won_amount,
+           CAST(count(*) FILTER (WHERE first_sales_touch_at <= sla_deadline_at) AS DOUBLE) AS sla_met,
+           CAST(count(*) FILTER (WHERE first_sales_touch_at IS NOT NULL
+                                    OR sla_deadline_at <= $as_of) AS DOUBLE) AS sla_due
+    FROM lead_lifecycle
+    WHERE first_mql_at >= $start AND first_mql_at < $end
+    GROUP BY 1
+), created AS (
+    SELECT CAST(date_trunc('month', created_at) AS DATE) AS period,
+           sum(amount) AS pipeline,
+           coalesce(sum(amount) FILTER (WHERE sourced_by = 'marketing'), 0) AS marketing_pipeline
+    FROM opportunity_lifecycle
+    WHERE created_at >= $start AND created_at < $end AND amount IS NOT NULL
+    GROUP BY 1
+), closed AS (
+    SELECT CAST(date_trunc('month', closed_at) AS DATE) AS period,
+           sum(amount) AS won_revenue,
+           coalesce(sum(amount) FILTER (WHERE marketing_influenced), 0) AS influenced_revenue,
+           CAST(count(*) FILTER (WHERE sourced_by = 'marketing') AS DOUBLE) AS marketing_wins
+    FROM opportunity_lifecycle
+    WHERE closed_at >= $start AND closed_at < $end AND status = 'won'
+    GROUP BY 1
+), spend AS (
+    SELECT CAST(date_trunc('month', spent_at) AS DATE) AS period, sum(cost) AS cost
+    FROM campaign_spend
+    WHERE spent_at >= $start AND spent_at < $end
+    GROUP BY 1
+), months AS (
+    SELECT period, mqls, sal, opp, won_amount, sla_met, sla_due, pipeline, marketing_pipeline,
+           won_revenue, influenced_revenue, marketing_wins, cost
+    FROM mql FULL JOIN created USING (period) FULL JOIN closed USING (period)
+         FULL JOIN spend USING (period)
+), grid AS (
+    SELECT * FROM months
+    UNION ALL
+    SELECT NULL, sum(mqls), sum(sal), sum(opp), sum(won_amount), sum(sla_met), sum(sla_due),
+           sum(pipeline), sum(marketing_pipeline), sum(won_revenue), sum(influenced_revenue),
+           sum(marketing_wins), sum(cost)
+    FROM months
+)
+SELECT period,
+       sal / nullif(mqls, 0) AS mql_to_sal_rate,
+       opp / nullif(mqls, 0) AS mql_to_opportunity_rate,
+       won_amount / nullif(mqls, 0) AS revenue_per_mql,
+       sla_met / nullif(sla_due, 0) AS sla_first_touch_compliance,
+       marketing_pipeline / nullif(pipeline, 0) AS marketing_sourced_pipeline_share,
+       influenced_revenue / nullif(won_revenue, 0) AS marketing_influenced_revenue_share,
+       coalesce(marketing_pipeline, 0) / nullif(cost, 0) AS pipeline_to_spend,
+       coalesce(cost, 0) / nullif(marketing_wins, 0) AS marketing_cac
+FROM grid
+"""
+
+# Columns the pandas reference loads, untimed, before it computes.
+PANDAS_COLUMNS = {
+    "lead_lifecycle": ("first_mql_at", "first_sal_at", "first_opportunity_at", "won_amount",
+                       "first_sales_touch_at", "sla_deadline_at"),
+    "opportunity_lifecycle": ("created_at", "closed_at", "amount", "status", "sourced_by",
+                              "marketing_influenced"),
+    "campaign_spend": ("spent_at", "cost"),
+}
+
+Answers = dict[tuple[str, "dt.date | None"], float]
+
+
+def engine_answers(frames: list[pd.DataFrame]) -> Answers:
+    """{(metric, period or None for the total): value} from the engine's overview frames."""
+    answers: Answers = {}
+    for frame in frames:
+        name = frame.attrs["metric"]
+        if "period" in frame:
+            answers.update({(name, p): v for p, v in zip(frame["period"], frame["value"])})
+        elif len(frame):
+            answers[(name, None)] = frame["value"].iloc[0]
+    return answers
+
+
+def floor_answers(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime,
+                  as_of: dt.datetime) -> Answers:
+    cursor = con.cursor()
+    try:
+        cursor.execute(FLOOR_SQL, {"start": start, "end": end, "as_of": as_of})
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return {(name, row[0]): value for row in rows for name, value in zip(names[1:], row[1:])}
+
+
+def load_pandas_frames(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+    frames = {}
+    for table, columns in PANDAS_COLUMNS.items():
+        cursor = con.cursor()
+        try:
+            frames[table] = cursor.execute(f"SELECT {', '.join(columns)} FROM {table}").df()
+        finally:
+            cursor.close()
+    return frames
+
+
+def pandas_answers(frames: dict[str, pd.DataFrame], start: dt.datetime, end: dt.datetime,
+                   as_of: dt.datetime) -> Answers:
+    """The overview the way a pandas dashboard computes it: each tile filters the in-memory
+    frames, derives its numerator and denominator, and groups by month."""
+    start, end, as_of = pd.Timestamp(start), pd.Timestamp(end), pd.Timestamp(as_of)
+    leads = frames["lead_lifecycle"]
+    opps = frames["opportunity_lifecycle"]
+    spend = frames["campaign_spend"]
+    answers: Answers = {}
+
+    def within(frame: pd.DataFrame, anchor: str) -> pd.DataFrame:
+        return frame[(frame[anchor] >= start) & (frame[anchor] < end)]
+
+    def ratio(name: str, anchor: pd.Series, numerator: pd.Series, denominator: pd.Series) -> None:
+        parts = pd.DataFrame({"numerator": numerator, "denominator": denominator},
+                             dtype="float64")
+        monthly = parts.groupby(anchor.dt.to_period("M").array).sum()
+        for period, n, d in zip(monthly.index, monthly["numerator"], monthly["denominator"]):
+            answers[(name, period.start_time.date())] = _divide(n, d)
+        if len(parts):
+            answers[(name, None)] = _divide(parts["numerator"].sum(), parts["denominator"].sum())
+
+    def mql_ratio(name: str, numerator: Callable[[pd.DataFrame], pd.Series],
+                  denominator: Callable[[pd.DataFrame], pd.Series] | None = None) -> None:
+        cohort = within(leads, "first_mql_at")
+        ratio(name, cohort["first_mql_at"], numerator(cohort),
+              denominator(cohort) if denominator else pd.Series(1.0, index=cohort.index))
+
+    def cost_ratio(name: str, rows: pd.DataFrame, anchor: str, value: pd.Series,
+                   cost_is_numerator: bool) -> None:
+        # Cost rows and deal rows, stacked as the metric's UNION ALL stacks them.
+        cost = within(spend, "spent_at")
+        zeros = pd.Series(0.0, index=cost.index)
+        deal_side = pd.Series(0.0, index=rows.index)
+        ratio(name, pd.concat([rows[anchor], cost["spent_at"]], ignore_index=True),
+              pd.concat([deal_side, cost["cost"]] if cost_is_numerator else [value, zeros],
+                        ignore_index=True),
+              pd.concat([value, zeros] if cost_is_numerator else [deal_side, cost["cost"]],
+                        ignore_index=True))
+
+    mql_ratio("mql_to_sal_rate", lambda c: c["first_sal_at"].notna())
+    mql_ratio("mql_to_opportunity_rate", lambda c: c["first_opportunity_at"].notna())
+    mql_ratio("revenue_per_mql", lambda c: c["won_amount"].fillna(0))
+    mql_ratio("sla_first_touch_compliance",
+              lambda c: c["first_sales_touch_at"].notna()
+              & (c["first_sales_touch_at"] <= c["sla_deadline_at"]),
+              lambda c: c["first_sales_touch_at"].notna() | (c["sla_deadline_at"] <= as_of))
+
+    created = within(opps, "created_at")
+    created = created[created["amount"].notna()]
+    ratio("marketing_sourced_pipeline_share", created["created_at"],
+          created["amount"].where(created["sourced_by"] == "marketing", 0), created["amount"])
+    won = within(opps, "closed_at")
+    won = won[(won["status"] == "won") & won["amount"].notna()]
+    ratio("marketing_influenced_revenue_share", won["closed_at"],
+          won["amount"].where(won["marketing_influenced"].astype(bool), 0), won["amount"])
+
+    sourced = within(opps, "created_at")
+    sourced = sourced[(sourced["sourced_by"] == "marketing") & sourced["amount"].notna()]
+    cost_ratio("pipeline_to_spend", sourced, "created_at", sourced["amount"],
+               cost_is_numerator=False)
+    wins = within(opps, "closed_at")
+    wins = wins[(wins["status"] == "won") & (wins["sourced_by"] == "marketing")]
+    cost_ratio("marketing_cac", wins, "closed_at", pd.Series(1.0, index=wins.index),
+               cost_is_numerator=True)
+    return answers
+
+
+def _divide(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else math.nan
+
+
+def compare_answers(expected: Answers, actual: Answers) -> dict:
+    """How far `actual` is from `expected` on the cells `expected` has (NaN equals NaN)."""
+    worst, missing = 0.0, 0
+    for key, value in expected.items():
+        if key not in actual:
+            missing += 1
+            continue
+        a, b = _number(value), _number(actual[key])
+        if math.isnan(a) and math.isnan(b):
+            continue
+        if math.isnan(a) or math.isnan(b):
+            worst = math.inf
+            continue
+        worst = max(worst, abs(a - b) / max(abs(a), abs(b), 1e-12))
+    return {"cells": len(expected), "missing": missing, "max_relative_difference": worst,
+            "agree": missing == 0 and worst < 1e-9}
+
+
+def _number(value: object) -> float:
+    return math.nan if value is None or pd.isna(value) else float(value)
+
+
+# --- the measuring subprocess -----------------------------------------------------------------
+
+
+def measure(path: Path, *, repeat: int) -> dict:
+    """Everything the engine is measured on for one warehouse, in this (fresh) process."""
+    from metrics.warehouse import open_hardened, open_warehouse
+
+    wh = open_warehouse(path)
+    start, end = default_range(wh.as_of)
+    out: dict = {"as_of": wh.as_of, "range": [start, end], "rows": table_rows(wh)}
+    out["bytes"] = path.stat().st_size
+
+    def run_queries(requests: list[dict], where: dict | None = None) -> list[pd.DataFrame]:
+        return [wh.query(r["name"], start=r["start"], end=r["end"], grain=r["grain"],
+                         where=where) for r in requests]
+
+    requests = overview_requests(start, end)
+    out["overview"], frames = timed(lambda: run_queries(requests), repeat)
+    out["overview"]["queries"] = len(requests)
+    engine = engine_answers(frames)
+
+    con = open_hardened(path)
+    out["floor"], floor = timed(lambda: floor_answers(con, start, end, wh.as_of), repeat)
+    out["floor"]["agreement"] = compare_answers(engine, floor)
+
+    drill = DRILLDOWN
+    out["drilldown"], _ = timed(lambda: wh.query(drill["name"], start=start, end=end,
+                                                 grain=drill["grain"], by=drill["by"],
+                                                 where=drill["where"]), repeat)
+    out["drilldown"]["request"] = drill
+
+    page_requests = overview_page_requests(start, end)
+    changes = []
+    for where in FILTER_CHANGES:
+        started = time.perf_counter()
+        run_queries(page_requests, where)
+        changes.append((time.perf_counter() - started) * 1000)
+    out["filter_change"] = {"queries": len(page_requests), "filters": list(FILTER_CHANGES),
+                            "runs_ms": changes, "median_ms": statistics.median(changes),
+                            "max_ms": max(changes)}
+
+    out["serving_peak_rss_bytes"] = peak_rss()
+
+    frames_in_memory = load_pandas_frames(con)
+    out["pandas"], answers = timed(
+        lambda: pandas_answers(frames_in_memory, start, end, wh.as_of), repeat)
+    out["pandas"]["agreement"] = compare_answers(engine, answers)
+    out["peak_rss_bytes"] = peak_rss()
+    con.close()
+    wh.close()
+    return out
+
+
+def table_rows(wh) -> dict[str, int]:
+    counts = {}
+    for table in ("leads", "lead_events", "touches", "opportunities", "campaigns", "reps"):
+        counts[table] = int(wh.execute(f"SELECT count(*) AS n FROM {table}")["n"].iloc[0])
+    return counts
+
+
+def peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# --- summary and report -----------------------------------------------------------------------
+
+
+def summarise(entry: dict) -> dict:
+    """The headline numbers of one size, including the ratios the targets are stated in."""
+    def median(section: str) -> float | None:
+        value = entry.get(section, {})
+        return None if "error" in value else value.get("median_ms")
+
+    overview, floor, pandas = median("overview"), median("floor"), median("pandas")
+    pages = {p: r for p, r in entry.get("pages", {}).items() if not r.get("error")}
+    overview_page = next(iter(entry.get("pages", {}).values()), {})
+    page_filter = (overview_page.get("filter_change_ms") or []
+                   if overview_page.get("filter_changes_applied") else [])
+    gib = 1024 ** 3
+    return {
+        "overview_uncached_ms": overview,
+        "overview_cached_ms": median("overview_cached"),
+        "floor_ms": floor,
+        "pandas_ms": pandas,
+        "overview_over_floor": overview / floor if overview and floor else None,
+        "overview_over_pandas": overview / pandas if overview and pandas else None,
+        "drilldown_ms": median("drilldown"),
+        "filter_change_engine_s": entry["filter_change"]["max_ms"] / 1000,
+        "filter_change_page_s": max(page_filter) / 1000 if page_filter else None,
+        "cached_page_ms": max((r["cached_ms"] for r in pages.values()), default=None),
+        "pages_failed": sorted(p for p, r in entry.get("pages", {}).items() if r.get("error")),
+        "build_peak_gib": entry["build"]["peak_rss_bytes"] / gib,
+        "serving_peak_gib": entry["serving_peak_rss_bytes"] / gib,
+    }
+
+
+def check_targets(sizes: list[dict]) -> list[dict]:
+    checks = []
+    for label, leads, key, limit in TARGETS:
+        for entry in sizes:
+            if leads is not None and entry["leads"] != leads:
+                continue
+            value = entry["summary"].get(key)
+            checks.append({"target": label, "leads": entry["leads"], "limit": limit,
+                           "value": value, "met": None if value is None else value <= limit})
+    return checks
+
+
+def format_report(results: dict) -> str:
+    m = results["machine"]
+    lines = [f"Handoff bench · {m['cpus']} CPUs ({m['cpu_model']}) · "
+             f"{(m['memory_bytes'] or 0) / 1024 ** 3:.1f} GiB · duckdb {m['duckdb']}", ""]
+    header = ("leads", "build s", "rows/s", "file MB", "overview ms", "cached ms", "floor ms",
+              "pandas ms", "÷floor", "÷pandas", "drill ms", "filter ms", "page cached ms",
+              "build GiB", "serve GiB")
+    table = []
+    for entry in results["sizes"]:
+        s, b = entry["summary"], entry["build"]
+        table.append((f"{entry['leads']:,}", _fmt(b["seconds"], 1) + (" (cached)" if b["reused"] else ""),
+                      _fmt(b["rows_per_second"], 0, thousands=True),
+                      _fmt(b["bytes"] / 1e6, 0), _fmt(s["overview_uncached_ms"], 1),
+                      _fmt(s["overview_cached_ms"], 1), _fmt(s["floor_ms"], 1),
+                      _fmt(s["pandas_ms"], 1), _fmt(s["overview_over_floor"], 2),
+                      _fmt(s["overview_over_pandas"], 3), _fmt(s["drilldown_ms"], 1),
+                      _fmt(s["filter_change_engine_s"] * 1000, 0),
+                      _fmt(s["cached_page_ms"], 1), _fmt(s["build_peak_gib"], 2),
+                      _fmt(s["serving_peak_gib"], 2)))
+    lines += _columns(header, table)
+    page_rows = []
+    for entry in results["sizes"]:
+        for page, r in entry.get("pages", {}).items():
+            page_rows.append((f"{entry['leads']:,}", page, _fmt(r["uncached_ms"], 0),
+                              _fmt(r["cached_ms"], 1),
+                              "" if not r.get("error") else "error: " + r["error"][:60]))
+    if page_rows:
+        lines += ["", "Pages through AppTest (script time, ms)"]
+        lines += _columns(("leads", "page", "first run", "cached re-run", ""), page_rows)
+    lines += ["", "Targets"]
+    lines += _columns(("target", "leads", "limit", "measured", "met"), [
+        (t["target"], f"{t['leads']:,}", f"{t['limit']:g}", _fmt(t["value"], 3),
+         {True: "yes", False: "NO", None: "n/a"}[t["met"]]) for t in results["targets"]])
+    disagreements = [f"{e['leads']:,} leads: {ref} differs from the engine "
+                     f"({e[ref]['agreement']})" for e in results["sizes"]
+                     for ref in ("floor", "pandas") if not e[ref]["agreement"]["agree"]]
+    if disagreements:
+        lines += ["", "WARNING: the references do not compute the same numbers:", *disagreements]
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None, digits: int, *, thousands: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:,.{digits}f}" if thousands else f"{value:.{digits}f}"
+
+
+def _columns(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+    def line(cells) -> str:
+        return "  ".join(str(c).rjust(w) for c, w in zip(cells, widths)).rstrip()
+    return [line(header), line("-" * w for w in widths), *(line(r) for r in rows)]
+
+
+def worker_main(measure_one: Callable[..., dict], prog: str,
+                argv: list[str] | None = None) -> int:
+    """The command line of a measuring subprocess: measure one warehouse, write JSON."""
+    parser = argparse.ArgumentParser(prog=prog, description="measure one warehouse "
+                                     "(run by `python -m metrics bench`)")
+    parser.add_argument("--warehouse", type=Path, required=True)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    measured = measure_one(args.warehouse, repeat=args.repeat)
+    args.out.write_text(json.dumps(measured, default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main(measure, "python -m metrics.bench"))

@@ -1,0 +1,95 @@
+"""`python -m metrics bench` at a tiny size: the machinery runs and the JSON has its shape.
+
+Never a timing value: speed is reported by the bench, not asserted (DESIGN.md section 10).
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from metrics import bench
+from metrics.cli import main
+from ui.page_timing import app_pages
+from ui.selection import Selection, resolve_range
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("bench")
+    out = folder / "bench.json"
+    code = main(["bench", "--leads", "2000", "--repeat", "1", "--cache-dir", str(folder / "cache"),
+                 "--json", str(out)])
+    assert code == 0
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_results_describe_the_machine_and_the_run(results):
+    assert results["format"] == bench.RESULT_FORMAT
+    assert {"cpus", "cpu_model", "memory_bytes", "duckdb"} <= set(results["machine"])
+    assert results["settings"]["sizes"] == [2000]
+    assert results["settings"]["overview_metrics"] == list(bench.OVERVIEW_METRICS)
+
+
+def test_each_size_has_build_queries_references_pages_and_memory(results):
+    (entry,) = results["sizes"]
+    assert entry["leads"] == 2000
+    assert {"path", "bytes", "seconds", "rows", "rows_per_second", "peak_rss_bytes",
+            "reused"} <= set(entry["build"])
+    assert entry["rows"]["leads"] == 2000
+    for section in ("overview", "floor", "pandas", "drilldown"):
+        assert {"first_ms", "median_ms", "runs_ms"} <= set(entry[section]), section
+        assert len(entry[section]["runs_ms"]) == 1
+    assert entry["overview"]["queries"] == 2 * len(bench.OVERVIEW_METRICS)
+    assert len(entry["filter_change"]["runs_ms"]) == len(bench.FILTER_CHANGES)
+    assert "median_ms" in entry["overview_cached"] or "error" in entry["overview_cached"]
+    assert list(entry["pages"]) == app_pages()
+    assert "filter_change_ms" in next(iter(entry["pages"].values()))
+    for page in entry["pages"].values():
+        assert {"uncached_ms", "cached_ms", "cached_runs_ms", "error"} <= set(page)
+    assert entry["serving_peak_rss_bytes"] > 0 and entry["peak_rss_bytes"] > 0
+    assert {"overview_over_floor", "overview_over_pandas", "cached_page_ms",
+            "filter_change_engine_s"} <= set(entry["summary"])
+    assert {t["target"] for t in results["targets"]} <= {t[0] for t in bench.TARGETS}
+
+
+def test_the_floor_and_pandas_compute_the_engines_numbers(results):
+    (entry,) = results["sizes"]
+    for reference in ("floor", "pandas"):
+        agreement = entry[reference]["agreement"]
+        assert agreement["agree"], (reference, agreement)
+        assert agreement["cells"] > len(bench.OVERVIEW_METRICS)
+
+
+def test_a_second_run_reuses_the_cached_warehouse(tmp_path):
+    first = bench.ensure_warehouse(300, seed=3, cache_dir=tmp_path)
+    again = bench.ensure_warehouse(300, seed=3, cache_dir=tmp_path)
+    assert not first["reused"] and again["reused"]
+    assert again["path"] == first["path"]
+
+
+def test_the_overview_metrics_are_the_scorecards():
+    source = (ROOT / "ui" / "scorecard.py").read_text(encoding="utf-8")
+    assignment = next(node for node in ast.parse(source).body if isinstance(node, ast.Assign)
+                      and any(getattr(t, "id", None) == "SCORECARD" for t in node.targets))
+    assert ast.literal_eval(assignment.value) == bench.OVERVIEW_METRICS
+
+
+@pytest.mark.parametrize("as_of", [dt.datetime(2026, 11, 1), dt.datetime(2025, 2, 28, 13)])
+def test_the_ranges_are_the_dashboards(as_of):
+    start, end = resolve_range("last_12_months", as_of)
+    assert bench.default_range(as_of) == (start, end)
+    selection = Selection(start, end, "month", (), "Last 12 months")
+    windows = {(r["start"], r["end"], r["grain"])
+               for r in bench.overview_page_requests(start, end)}
+    previous, last_year = selection.previous(), selection.last_year()
+    assert (start, end, "total") in windows
+    assert (previous.start, previous.end, "total") in windows
+    assert (last_year.start, last_year.end, "total") in windows
+    assert len(windows) == 3  # the sparkline; previous and last year are the same window here
