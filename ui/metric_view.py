@@ -20,3 +20,13 @@ def trend_table(frame: pd.DataFrame, meta: dict) -> pd.DataFrame:
         table.insert(1, "complete", ~table["period"].isin(incomplete))
     table["definition"] = f"{meta.get('metric')} v{meta.get('version')}"
     return table
+
+
+def value_columns(unit: str) -> dict:
+    """Column settings that format a metric's value by its unit."""
+    import streamlit as st
+
+    fmt = {"percent": "percent", "currency": "dollar", "ratio": "%.2f×", "hours": "%.1f h",
+           "days": "%.1f days"}.get(unit, "localized")
+    return {"value": st.column_config.NumberColumn("Value", format=fmt),
+            "complete": st.column_config.CheckboxColumn("Complete", help="Unchecked: still maturing")}

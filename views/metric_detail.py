@@ -5,7 +5,7 @@ import streamlit as st
 from ui import data, filters
 from ui.charts import bar_chart, trend_chart
 from ui.components import empty_state, metric_error, notes, show_chart, show_table, version_caption
-from ui.metric_view import BREAKDOWNS, breakdown_label, trend_table
+from ui.metric_view import BREAKDOWNS, breakdown_label, trend_table, value_columns
 
 selection = filters.current()
 defs = data.definitions()
@@ -44,7 +44,7 @@ else:
                             horizontal=True)
             show_chart(fig, version_caption(total), key="breakdown")
     show_table(trend_table(trend.frame, trend.meta), file_name=f"{name}-{selection.grain}",
-               key="trend")
+               key="trend", column_config=value_columns(defn.unit))
 
 with st.expander(f"Definition: `{name}` v{defn.version}", icon=":material/code:"):
     st.code(defn.text, language="sql")
