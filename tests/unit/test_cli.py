@@ -96,3 +96,23 @@ def test_list_json_names_all_metrics():
     result = run("list", "--format", "json")
     names = {m["name"] for m in json.loads(result.stdout)}
     assert len(names) == 20 and "sla_first_touch_compliance" in names
+
+
+def test_query_version_runs_that_version_from_the_catalog(tiny_warehouse_path, tmp_path):
+    import metrics
+
+    catalog_path = tmp_path / "catalog.sqlite"
+    cat = metrics.open_catalog(catalog_path, roles=ROOT / "roles.toml")
+    text = (ROOT / "sql" / "metrics" / "mqls.sql").read_text()
+    v2 = cat.propose("mqls", text.replace("WHERE first_mql_at IS NOT NULL",
+                                          "WHERE first_mql_at IS NOT NULL AND segment = 'SMB'"),
+                     author="marketing.ops@example.com", reason="count SMB only")
+    cat.approve("mqls", v2, user="cmo@example.com")
+    common = ["--grain", "total", "--format", "json", "--warehouse", str(tiny_warehouse_path),
+              "--catalog", str(catalog_path)]
+    active = json.loads(run("query", "mqls", *common).stdout)
+    first = json.loads(run("query", "mqls", "--version", "1", *common).stdout)
+    assert (active["version"], active["rows"][0]["value"]) == (2, 3)  # L1 L5 L6
+    assert (first["version"], first["rows"][0]["value"]) == (1, 5)
+    missing = run("query", "mqls", "--version", "9", *common)
+    assert missing.returncode == 1 and "version" in missing.stderr
