@@ -29,6 +29,10 @@ DERIVED_TABLES = ("lead_lifecycle", "opportunity_lifecycle", "campaign_spend", "
 SCHEMA_VERSION = 1
 # Stages whose first event after the first MQL counts as sales rejecting the lead.
 REJECTION_STAGES = ("disqualified", "recycled")
+# Lead columns the derived tables repeat row by row (the value of leads.<column> for the row's
+# lead_id), so the compiler can filter or break down by them without joining `leads`.
+# lead_lifecycle repeats every canonical lead column (l.*); opportunity_lifecycle these.
+OPPORTUNITY_LEAD_COLUMNS = ("sourced_by", "source_channel", "campaign_id", "segment", "region")
 
 
 def create_schema(con: duckdb.DuckDBPyConnection, model: StageModel | None = None) -> None:
@@ -115,7 +119,7 @@ def build_derived(con: duckdb.DuckDBPyConnection, *, as_of: dt.datetime, source:
         ORDER BY b.created_at
     """)
     con.unregister("sla_frame")
-    con.execute("""
+    con.execute(f"""
         CREATE TABLE opportunity_lifecycle AS
         WITH influenced AS (
             SELECT o.opportunity_id, COUNT(*) AS marketing_touches_before_close
@@ -124,7 +128,7 @@ def build_derived(con: duckdb.DuckDBPyConnection, *, as_of: dt.datetime, source:
              AND t.occurred_at < COALESCE(o.closed_at, $as_of)
             GROUP BY o.opportunity_id
         )
-        SELECT o.*, l.sourced_by, l.source_channel, l.campaign_id, l.segment, l.region,
+        SELECT o.*, {", ".join(f"l.{c}" for c in OPPORTUNITY_LEAD_COLUMNS)},
                COALESCE(i.marketing_touches_before_close, 0) AS marketing_touches_before_close,
                COALESCE(i.marketing_touches_before_close, 0) > 0 AS marketing_influenced,
                date_diff('second', o.created_at, o.closed_at) / 86400.0 AS cycle_days
@@ -270,6 +274,21 @@ def table_schema(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
             # ENUM types are spelled out by DuckDB; for type inference a string is what they are.
             schema.setdefault(table, {})[column] = "VARCHAR" if dtype.startswith("ENUM") else dtype
     return schema
+
+
+def lead_column_copies(schema: dict[str, dict[str, str]]) -> dict[str, frozenset[str]]:
+    """{table: lead columns it repeats row by row} for a warehouse's schema.
+
+    `leads` trivially repeats all of its columns; lead_lifecycle the canonical ones (an extra
+    imported lead column might share a name with a lifecycle column, so it is not trusted);
+    opportunity_lifecycle those of OPPORTUNITY_LEAD_COLUMNS.
+    """
+    lead_columns = {c.lower() for c in schema.get("leads", {})}
+    canonical = {c.lower() for c in reference_schema()["leads"]}
+    wanted = {"leads": lead_columns, "lead_lifecycle": canonical,
+              "opportunity_lifecycle": set(OPPORTUNITY_LEAD_COLUMNS)}
+    return {table: frozenset(columns & lead_columns & {c.lower() for c in schema[table]})
+            for table, columns in wanted.items() if table in schema}
 
 
 _REFERENCE_SCHEMA: dict[int, dict[str, dict[str, str]]] = {}

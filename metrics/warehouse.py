@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 from sqlglot import exp
 
-from metrics.build import table_schema
+from metrics.build import lead_column_copies, table_schema
 from metrics.compiler import (
     CompiledQuery,
     QueryRequest,
@@ -138,6 +138,7 @@ class Warehouse:
         self.source: str = meta[2]
         self.schema = schema
         self.lead_columns = {c.lower(): t for c, t in schema.get("leads", {}).items()}
+        self.lead_copies = lead_column_copies(schema)
         self._prepared.clear()
         self._compiled.clear()
 
@@ -253,7 +254,7 @@ class Warehouse:
             compiled = compile_metric(defn, prepared.query, request,
                                       metric_columns=prepared.columns,
                                       lead_columns=self.lead_columns, row_cap=self.row_cap,
-                                      as_of=self.as_of)
+                                      as_of=self.as_of, lead_copies=self.lead_copies)
             with self._lock:
                 if len(self._compiled) >= _COMPILED_CACHE_SIZE:
                     self._compiled.clear()
