@@ -2,8 +2,12 @@
 
 Every function takes the warehouse and keyword-only `start`/`end` (naive UTC, end exclusive)
 and `where` (lead columns -> allowed values), and returns a tidy DataFrame ready to chart.
-Filters are built by metrics.selection (sqlglot expressions with bound parameters); the SQL
-text here is fixed, so no user value is ever interpolated.
+Filters come from metrics.selection (sqlglot expressions with bound parameters); the SQL text
+here is fixed, and the only identifiers put into it come from fixed lists or the stage model
+(whose names are checked against `^[a-z][a-z0-9_]*$`), so no user value is ever interpolated.
+
+Each analysis reads lead_lifecycle or opportunity_lifecycle in one scan and aggregates in
+DuckDB; pandas only reshapes the small aggregated result.
 """
 
 from __future__ import annotations
@@ -15,31 +19,39 @@ import numpy as np
 import pandas as pd
 from sqlglot import exp
 
+from metrics.build import REJECTION_STAGES
 from metrics.errors import QueryError
 from metrics.model import load_model
 from metrics.selection import lead_filter, time_filter
 from metrics.warehouse import Warehouse
 
 Where = Mapping[str, Sequence[str]] | None
+
 NONE_LABEL = "(none)"
+UNASSIGNED = "(unassigned)"
+NO_REASON = "(no reason given)"
+# Lead columns a funnel can be split by: few distinct values, all on lead_lifecycle.
+SPLIT_DIMENSIONS = ("segment", "region", "source_channel", "sourced_by", "industry")
+# Lead columns whose values filter_options offers in the sidebar.
+OPTION_DIMENSIONS = ("segment", "region", "source_channel")
 STAGE_LABELS = {"lead": "Lead", "mql": "MQL", "sal": "SAL", "sql": "SQL",
                 "opportunity": "Opportunity", "won": "Won"}
+# Business-hours response buckets: (upper bound exclusive or None for open-ended, label).
+SLA_BUCKETS = ((2, "0–2 h"), (4, "2–4 h"), (8, "4–8 h"), (16, "8–16 h"), (40, "16–40 h"),
+               (None, "40 h +"))
+SLA_UNTOUCHED_BUCKETS = ("not touched yet", "not touched, overdue")
+_WEEK_SECONDS = 7 * 24 * 3600
+_SALES_TOUCH_WORDS = {"call": "Sales call", "email": "Sales email", "meeting": "Sales meeting"}
 
 
-def _conditions(*parts: tuple[exp.Expression, dict]) -> tuple[str, dict]:
-    condition = exp.and_(*(p[0] for p in parts))
-    params: dict = {}
-    for _, p in parts:
-        params.update(p)
-    return condition.sql("duckdb"), params
+# -- building blocks -------------------------------------------------------------------------
 
+def stage_label(stage: str) -> str:
+    """The short display name of a stage.
 
-def _span(column: str, table: str, start, end, where: Where, *, prefix: str = "f") -> tuple[str, dict]:
-    return _conditions(time_filter(column, table=table, start=start, end=end),
-                       lead_filter(where, table=table, prefix=prefix))
-
-
-def _stage_label(stage: str) -> str:
+    >>> stage_label("sql"), stage_label("opportunity"), stage_label("closed_lost")
+    ('SQL', 'Opportunity', 'Closed Lost')
+    """
     return STAGE_LABELS.get(stage, stage.replace("_", " ").title())
 
 
@@ -47,192 +59,297 @@ def _funnel_stages() -> tuple[str, ...]:
     return load_model().funnel_stages
 
 
-def _reached_columns(stages: Sequence[str]) -> list[str]:
-    """SQL expressions: 1 when a lead reached the stage or any later funnel stage."""
-    columns = []
+def _first_at(stage: str, table: str = "l") -> str:
+    """The lead_lifecycle column with a lead's first time at `stage` (created_at for 'lead')."""
+    name = "created_at" if stage == "lead" else f"first_{stage}_at"
+    return exp.column(name, table=table).sql("duckdb")
+
+
+def _lead_condition(where: Where, *, table: str, prefix: str = "f") -> tuple[exp.Expression, dict]:
+    try:
+        return lead_filter(where, table=table, prefix=prefix)
+    except ValueError as exc:
+        raise QueryError(f"{exc}.") from None
+
+
+def _span(column: str, start, end, where: Where, *, table: str = "l",
+          prefix: str = "f") -> tuple[str, dict]:
+    """SQL text and parameters: `table.column` in [start, end) and the lead filter on `table`."""
+    time_cond, time_params = time_filter(column, table=table, start=start, end=end)
+    lead_cond, lead_params = _lead_condition(where, table=table, prefix=prefix)
+    return exp.and_(time_cond, lead_cond).sql("duckdb"), {**time_params, **lead_params}
+
+
+def _in_range(column: str, start, end, *, table: str) -> tuple[str, dict]:
+    condition, params = time_filter(column, table=table, start=start, end=end)
+    return condition.sql("duckdb"), params
+
+
+def _opportunities(where: Where, *, prefix: str = "f") -> tuple[str, str, dict]:
+    """FROM clause, lead condition and parameters for opportunities of the filtered leads.
+
+    opportunity_lifecycle carries only some lead columns, so a filter joins `leads` (as l) and
+    filters there; without a filter nothing is joined. Queries must qualify columns with o.
+    """
+    condition, params = _lead_condition(where, table="l", prefix=prefix)
+    source = ("opportunity_lifecycle o JOIN leads l ON l.lead_id = o.lead_id" if params
+              else "opportunity_lifecycle o")
+    return source, condition.sql("duckdb"), params
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """numerator ÷ denominator, NaN where the denominator is 0 or missing."""
+    denominator = denominator.astype(float)
+    return numerator.astype(float) / denominator.where(denominator != 0)
+
+
+# -- funnel ----------------------------------------------------------------------------------
+
+def _reach_aggregates(stages: Sequence[str]) -> str:
+    """COUNT aggregates per stage i: reached_i (that stage or a later one), recorded_i (its own)."""
+    parts = []
     for i, stage in enumerate(stages):
-        later = stages[i:]
-        checks = " OR ".join("TRUE" if s == "lead" else f"first_{s}_at IS NOT NULL" for s in later)
-        columns.append(f"COUNT(*) FILTER (WHERE {checks}) AS reached_{stage}")
-        recorded = "TRUE" if stage == "lead" else f"first_{stage}_at IS NOT NULL"
-        columns.append(f"COUNT(*) FILTER (WHERE {recorded}) AS recorded_{stage}")
-    return columns
+        later = " OR ".join(f"{_first_at(s)} IS NOT NULL" for s in stages[i:])
+        parts.append(f"COUNT(*) FILTER (WHERE {later}) AS reached_{i}")
+        parts.append(f"COUNT(*) FILTER (WHERE {_first_at(stage)} IS NOT NULL) AS recorded_{i}")
+    return ", ".join(parts)
 
 
 def funnel(wh: Warehouse, *, start=None, end=None, where: Where = None) -> pd.DataFrame:
-    """Leads created in [start, end) by the furthest funnel stage they reached.
+    """The waterfall of leads created in [start, end), one row per funnel stage in model order.
 
-    `leads` counts a lead at a stage if it reached that stage or any later one, so a lead that
-    skipped SAL counts as having passed it and the waterfall never rises; `recorded` counts
-    only leads with an event of that stage, as the conversion-rate metrics do.
+    Columns: stage, label, leads, recorded, conversion_from_previous, conversion_from_first.
+    `leads` counts a lead at a stage if it reached that stage or any later funnel stage, so a
+    lead that skipped SAL counts as having passed it and the waterfall never rises; `recorded`
+    counts only leads with an event of that very stage, as the conversion-rate metrics do.
+    Conversions are NaN where the earlier count is 0.
     """
     stages = _funnel_stages()
-    condition, params = _span("created_at", "l", start, end, where)
-    row = wh.execute(f"SELECT {', '.join(_reached_columns(stages))} FROM lead_lifecycle l "
-                     f"WHERE {condition}", params, label="funnel").iloc[0]
-    leads = [int(row[f"reached_{s}"]) for s in stages]
+    condition, params = _span("created_at", start, end, where)
+    row = wh.execute(f"SELECT {_reach_aggregates(stages)} FROM lead_lifecycle l WHERE {condition}",
+                     params, label="funnel").iloc[0]
     frame = pd.DataFrame({
-        "stage": list(stages), "label": [_stage_label(s) for s in stages], "leads": leads,
-        "recorded": [int(row[f"recorded_{s}"]) for s in stages],
+        "stage": list(stages),
+        "label": [stage_label(s) for s in stages],
+        "leads": [int(row[f"reached_{i}"]) for i in range(len(stages))],
+        "recorded": [int(row[f"recorded_{i}"]) for i in range(len(stages))],
     })
-    previous = frame["leads"].shift(1)
-    frame["conversion_from_previous"] = (frame["leads"] / previous.where(previous > 0)).astype(float)
-    first = leads[0] if leads and leads[0] else np.nan
-    frame["conversion_from_first"] = frame["leads"] / first
-    return frame
+    frame["conversion_from_previous"] = _ratio(frame["leads"], frame["leads"].shift(1))
+    frame["conversion_from_first"] = _ratio(frame["leads"],
+                                            pd.Series(frame["leads"].iloc[0], index=frame.index))
+    return frame[["stage", "label", "leads", "conversion_from_previous", "conversion_from_first",
+                  "recorded"]]
 
 
 def breakdown_funnel(wh: Warehouse, *, dimension: str, start=None, end=None,
                      where: Where = None) -> pd.DataFrame:
-    """The funnel per value of a lead dimension: value, stage, stage_label, leads, share_of_first."""
-    if dimension not in ("segment", "region", "source_channel", "sourced_by", "industry"):
-        raise QueryError(f"cannot split the funnel by '{dimension}'.")
-    stages = _funnel_stages()
-    condition, params = _span("created_at", "l", start, end, where)
-    wide = wh.execute(
-        f"SELECT COALESCE(CAST(l.{dimension} AS VARCHAR), '{NONE_LABEL}') AS value, "
-        f"{', '.join(_reached_columns(stages))} FROM lead_lifecycle l WHERE {condition} "
-        "GROUP BY ALL ORDER BY reached_lead DESC", params, label="funnel split")
-    if wide.empty:
-        return pd.DataFrame(columns=["value", "stage", "stage_label", "leads", "share_of_first"])
-    long = wide.melt(id_vars="value", value_vars=[f"reached_{s}" for s in stages],
-                     var_name="stage", value_name="leads")
-    long["stage"] = long["stage"].str.removeprefix("reached_")
-    long["stage_label"] = long["stage"].map(_stage_label)
-    first = long[long["stage"] == stages[0]].set_index("value")["leads"]
-    long["share_of_first"] = long["leads"] / long["value"].map(first).replace(0, np.nan)
-    order = {s: i for i, s in enumerate(stages)}
-    return long.sort_values(["value", "stage"], key=lambda c: c.map(order) if c.name == "stage"
-                            else c).reset_index(drop=True)
+    """The funnel of `funnel()` per value of a lead dimension, largest group first.
 
+    Columns: value (missing values shown as "(none)"), stage, stage_label, leads (reached the
+    stage or a later one), share_of_first (leads ÷ the group's leads created).
+    """
+    if dimension not in SPLIT_DIMENSIONS:
+        raise QueryError(f"cannot split the funnel by '{dimension}'; use one of "
+                         f"{', '.join(SPLIT_DIMENSIONS)}.")
+    stages = _funnel_stages()
+    condition, params = _span("created_at", start, end, where)
+    value = exp.column(dimension, table="l").sql("duckdb")
+    wide = wh.execute(
+        f"SELECT COALESCE(CAST({value} AS VARCHAR), $none) AS value, {_reach_aggregates(stages)} "
+        f"FROM lead_lifecycle l WHERE {condition} GROUP BY ALL ORDER BY reached_0 DESC, value",
+        {**params, "none": NONE_LABEL}, label="funnel split")
+    columns = ["value", "stage", "stage_label", "leads", "share_of_first"]
+    if wide.empty:
+        return pd.DataFrame(columns=columns)
+    reached = wide[[f"reached_{i}" for i in range(len(stages))]].to_numpy()
+    groups, steps = reached.shape
+    long = pd.DataFrame({
+        "value": np.repeat(wide["value"].to_numpy(dtype=object), steps),
+        "stage": np.tile(np.array(stages, dtype=object), groups),
+        "stage_label": np.tile(np.array([stage_label(s) for s in stages], dtype=object), groups),
+        "leads": reached.ravel().astype(int),
+    })
+    first = np.repeat(reached[:, 0], steps).astype(float)
+    long["share_of_first"] = long["leads"] / np.where(first > 0, first, np.nan)
+    return long[columns]
+
+
+# -- cohorts and velocity --------------------------------------------------------------------
 
 def cohort_progress(wh: Warehouse, *, start=None, end=None, where: Where = None,
                     stages: Sequence[str] = ("sal", "sql", "opportunity", "won"),
                     max_weeks: int = 26) -> pd.DataFrame:
-    """Cumulative share of each MQL-month cohort that reached a stage within N weeks of MQL.
+    """Cumulative share of each MQL-month cohort that reached a stage within N weeks of its MQL.
 
-    A (cohort, week) cell is observable only when the cohort's last day plus N weeks is on or
-    before as_of; otherwise share is NaN, so recent cohorts show as unfinished, not as worse.
+    Columns: cohort (date, first day of the month of first_mql_at), mqls, stage,
+    weeks_since_mql (0..max_weeks), share, observable. Leads are MQLs whose first_mql_at is in
+    [start, end). A lead counts at week N when it has an event of the stage (as the
+    mql_to_<stage>_rate metrics count; skipped stages are not filled in) no later than exactly
+    N × 7 days after its first MQL; a stage reached before the MQL counts from week 0.
+
+    Censoring: a (cohort, N) cell is observable only when the cohort month's end plus N weeks is
+    on or before as_of, i.e. every lead of the cohort has been watched for N full weeks.
+    Otherwise share is NaN, so recent cohorts show as unfinished rather than as worse.
     """
-    stages = [s for s in stages if s in _funnel_stages() and s not in ("lead", "mql")]
-    condition, params = _span("first_mql_at", "l", start, end, where)
-    weeks_columns = ", ".join(
-        f"floor(date_diff('second', first_mql_at, first_{s}_at) / 604800.0) AS w_{s}"
+    funnel_stages = _funnel_stages()
+    allowed = funnel_stages[funnel_stages.index("mql") + 1:]
+    stages = list(dict.fromkeys(stages))
+    unknown = [s for s in stages if s not in allowed]
+    if unknown or not stages:
+        raise QueryError(f"cohort progress can follow the stages {', '.join(allowed)}, "
+                         f"not {', '.join(unknown) or 'none'}.")
+    if max_weeks < 0:
+        raise QueryError("max_weeks must be zero or more.")
+    condition, params = _span("first_mql_at", start, end, where)
+    # Weeks needed = ceil(elapsed / 1 week), clipped to [0, max_weeks + 1]; the top value only
+    # means "later than the window", so the aggregate stays small however long the history is.
+    # NULL (never reached) stays NULL: GREATEST and LEAST would skip it, hence the CASE.
+    weeks = ", ".join(
+        f"CASE WHEN {_first_at(s)} IS NOT NULL THEN LEAST(GREATEST(CAST(ceil(date_diff("
+        f"'second', l.first_mql_at, {_first_at(s)}) / {_WEEK_SECONDS}.0) AS INTEGER), 0), $cap) "
+        f"END AS {s}"
         for s in stages)
-    raw = wh.execute(
-        f"SELECT CAST(date_trunc('month', first_mql_at) AS DATE) AS cohort, {weeks_columns} "
-        f"FROM lead_lifecycle l WHERE first_mql_at IS NOT NULL AND {condition}",
-        params, label="cohorts")
+    # The pseudo-stage mql (week 0 for every lead) counts the cohort in the same scan.
+    raw = wh.execute(f"""
+        WITH weeks AS (
+            SELECT CAST(date_trunc('month', l.first_mql_at) AS DATE) AS cohort, 0 AS mql, {weeks}
+            FROM lead_lifecycle l WHERE l.first_mql_at IS NOT NULL AND {condition})
+        SELECT cohort, stage, week, COUNT(*) AS leads
+        FROM (UNPIVOT weeks ON mql, {', '.join(stages)} INTO NAME stage VALUE week)
+        GROUP BY ALL""", {**params, "cap": int(max_weeks) + 1}, label="MQL cohorts")
     columns = ["cohort", "mqls", "stage", "weeks_since_mql", "share", "observable"]
     if raw.empty:
         return pd.DataFrame(columns=columns)
-    weeks = np.arange(max_weeks + 1)
-    as_of = pd.Timestamp(wh.as_of)
-    out = []
-    for stage in stages:
-        grouped = raw.groupby("cohort")[f"w_{stage}"]
-        for cohort, values in grouped:
-            reached = values.dropna().to_numpy()
-            reached = reached[reached >= 0]
-            counts = np.searchsorted(np.sort(reached), weeks, side="right")
-            cohort_end = pd.Timestamp(cohort) + pd.DateOffset(months=1)
-            observable = cohort_end + pd.to_timedelta(weeks * 7, unit="D") <= as_of
-            share = np.where(observable, counts / len(values), np.nan)
-            out.append(pd.DataFrame({"cohort": cohort, "mqls": len(values), "stage": stage,
-                                     "weeks_since_mql": weeks, "share": share,
-                                     "observable": observable}))
-    return pd.concat(out, ignore_index=True)[columns]
+    raw["cohort"] = pd.to_datetime(raw["cohort"])
+    mqls = raw[raw["stage"] == "mql"].groupby("cohort")["leads"].sum()
+    grid = pd.MultiIndex.from_product([mqls.index, stages, range(max_weeks + 1)],
+                                      names=["cohort", "stage", "weeks_since_mql"])
+    per_week = (raw[raw["stage"] != "mql"]
+                .rename(columns={"week": "weeks_since_mql"})
+                .set_index(["cohort", "stage", "weeks_since_mql"])["leads"]
+                .reindex(grid, fill_value=0))
+    reached = per_week.groupby(level=["cohort", "stage"], sort=False).cumsum()
+    frame = reached.rename("reached").reset_index()
+    frame["mqls"] = frame["cohort"].map(mqls).astype(int)
+    cohort_end = (frame["cohort"].dt.to_period("M") + 1).dt.to_timestamp()
+    frame["observable"] = (cohort_end + pd.to_timedelta(frame["weeks_since_mql"] * 7, unit="D")
+                           <= pd.Timestamp(wh.as_of))
+    frame["share"] = (frame["reached"] / frame["mqls"]).where(frame["observable"])
+    frame["cohort"] = frame["cohort"].dt.date
+    return frame[columns]
 
 
 def stage_velocity(wh: Warehouse, *, start=None, end=None, where: Where = None) -> pd.DataFrame:
-    """Median and 75th-percentile days between the first times of consecutive funnel stages."""
+    """Days between the first times of consecutive funnel stages (lead → MQL, MQL → SAL, …).
+
+    Columns: from_stage, to_stage, label ("MQL → SAL"), leads, median_days, p75_days. A lead
+    counts for a pair when its from-stage time (created_at for 'lead') is in [start, end) and
+    it has both times with to >= from; a lead that skipped a stage is in neither pair around
+    it. Durations are exact (seconds ÷ 86,400). Pairs no lead made in the period are left out.
+    """
     stages = _funnel_stages()
     pairs = list(zip(stages[:-1], stages[1:]))
-    parts, params = [], {}
+    condition, params = _lead_condition(where, table="l")
+    durations, time_params = [], {}
     for i, (a, b) in enumerate(pairs):
-        a_col = "created_at" if a == "lead" else f"first_{a}_at"
-        b_col = f"first_{b}_at"
-        condition, p = _span(a_col, "l", start, end, where, prefix=f"f{i}_")
-        params.update({k if k not in ("start", "end") else k: v for k, v in p.items()})
-        parts.append(
-            f"SELECT {i} AS ord, '{a}' AS from_stage, '{b}' AS to_stage, COUNT(*) AS leads, "
-            f"MEDIAN(date_diff('second', {a_col}, {b_col}) / 86400.0) AS median_days, "
-            f"QUANTILE_CONT(date_diff('second', {a_col}, {b_col}) / 86400.0, 0.75) AS p75_days "
-            f"FROM lead_lifecycle l WHERE {b_col} IS NOT NULL AND {b_col} >= {a_col} "
-            f"AND {condition}")
-    frame = wh.execute(" UNION ALL ".join(parts) + " ORDER BY ord", params, label="velocity")
-    frame = frame[frame["leads"] > 0].drop(columns="ord").reset_index(drop=True)
-    frame.insert(2, "label", [f"{_stage_label(a)} → {_stage_label(b)}"
-                              for a, b in zip(frame["from_stage"], frame["to_stage"])])
-    return frame
+        in_range, time_params = _in_range(
+            "created_at" if a == "lead" else f"first_{a}_at", start, end, table="l")
+        durations.append(
+            f"CASE WHEN {in_range} AND {_first_at(b)} >= {_first_at(a)} "
+            f"THEN date_diff('second', {_first_at(a)}, {_first_at(b)}) / 86400.0 END AS pair_{i}")
+    # One scan: each lead yields one duration per pair it made (UNPIVOT drops the NULLs), and a
+    # grouped median per pair is much cheaper than five filtered medians over every row.
+    found = wh.execute(f"""
+        SELECT CAST(substr(pair, 6) AS INTEGER) AS i, COUNT(*) AS leads,
+               MEDIAN(days) AS median_days, QUANTILE_CONT(days, 0.75) AS p75_days
+        FROM (UNPIVOT (SELECT {', '.join(durations)} FROM lead_lifecycle l
+                       WHERE {condition.sql('duckdb')})
+              ON {', '.join(f'pair_{i}' for i in range(len(pairs)))} INTO NAME pair VALUE days)
+        GROUP BY pair ORDER BY i""", {**params, **time_params}, label="stage velocity")
+    frame = pd.DataFrame({
+        "i": range(len(pairs)),
+        "from_stage": [a for a, _ in pairs], "to_stage": [b for _, b in pairs],
+        "label": [f"{stage_label(a)} → {stage_label(b)}" for a, b in pairs],
+    }).merge(found, on="i", how="inner").drop(columns="i")
+    frame["leads"] = frame["leads"].astype(int)
+    return frame[frame["leads"] > 0].reset_index(drop=True)
 
 
 def pipeline_velocity(wh: Warehouse, *, start=None, end=None, where: Where = None) -> pd.DataFrame:
-    """Opportunities × win rate × average won deal ÷ sales cycle days, over the period."""
-    created, p1 = _span("created_at", "o", start, end, where)
-    closed, p2 = _span("closed_at", "o", start, end, where)
+    """One row: opportunities × win rate × average won deal ÷ sales cycle days.
+
+    opportunities = created in [start, end); win_rate = won ÷ (won + lost) of those closed in
+    the period (as the win_rate metric); average_deal = mean amount of won ones closed in the
+    period; cycle_days = median created → closed days of those (as sales_cycle_days);
+    velocity_per_day is NaN when any part is missing (nothing closed, no amount, zero cycle).
+    """
+    source, condition, params = _opportunities(where)
+    created, p_created = _in_range("created_at", start, end, table="o")
+    closed, p_closed = _in_range("closed_at", start, end, table="o")
+    won = f"o.status = 'won' AND o.closed_at IS NOT NULL AND {closed}"
+    decided = f"o.status IN ('won', 'lost') AND o.closed_at IS NOT NULL AND {closed}"
     row = wh.execute(f"""
-        SELECT
-          (SELECT COUNT(*) FROM opportunity_lifecycle o WHERE {created}) AS opportunities,
-          (SELECT COUNT(*) FILTER (WHERE status = 'won') / NULLIF(COUNT(*), 0)
-             FROM opportunity_lifecycle o WHERE status IN ('won', 'lost') AND {closed}) AS win_rate,
-          (SELECT AVG(amount) FROM opportunity_lifecycle o WHERE status = 'won' AND {closed})
-             AS average_deal,
-          (SELECT MEDIAN(cycle_days) FROM opportunity_lifecycle o WHERE status = 'won' AND {closed})
-             AS cycle_days
-    """, {**p1, **p2}, label="pipeline velocity")
-    row = row.astype(float)
+        SELECT COUNT(*) FILTER (WHERE {created}) AS opportunities,
+               COUNT(*) FILTER (WHERE {won}) / NULLIF(COUNT(*) FILTER (WHERE {decided}), 0)
+                   AS win_rate,
+               AVG(o.amount) FILTER (WHERE {won}) AS average_deal,
+               MEDIAN(o.cycle_days) FILTER (WHERE {won}) AS cycle_days
+        FROM {source} WHERE {condition}""", {**params, **p_created, **p_closed},
+        label="pipeline velocity").astype(float)
     row["velocity_per_day"] = (row["opportunities"] * row["win_rate"] * row["average_deal"]
                                / row["cycle_days"].where(row["cycle_days"] > 0))
     return row
 
 
-SLA_BUCKETS = [(0, 2, "0–2 h"), (2, 4, "2–4 h"), (4, 8, "4–8 h"), (8, 16, "8–16 h"),
-               (16, 40, "16–40 h"), (40, None, "40 h +")]
-
+# -- SLA ---------------------------------------------------------------------------------------
 
 def sla_response_distribution(wh: Warehouse, *, start=None, end=None,
                               where: Where = None) -> pd.DataFrame:
-    """MQLs by business hours to the first sales touch; untouched ones in their own buckets."""
-    condition, params = _span("first_mql_at", "l", start, end, where)
-    cases = " ".join(
-        f"WHEN response_business_hours < {hi} THEN {i}" if hi is not None else f"ELSE {i}"
-        for i, (lo, hi, _) in enumerate(SLA_BUCKETS))
+    """MQLs (first_mql_at in the period) by business hours to the first sales touch after MQL.
+
+    Columns: bucket, order, mqls, share (of all MQLs in the period). Buckets are
+    [lower, upper) business hours; untouched MQLs are "not touched yet" while their SLA deadline
+    is after as_of and "not touched, overdue" once it has passed. Every bucket is present.
+    """
+    condition, params = _span("first_mql_at", start, end, where)
     n = len(SLA_BUCKETS)
-    frame = wh.execute(f"""
-        SELECT CASE WHEN response_business_hours IS NULL AND sla_deadline_at > $as_of THEN {n}
-                    WHEN response_business_hours IS NULL THEN {n + 1}
-                    {cases} END AS "order", COUNT(*) AS mqls
-        FROM lead_lifecycle l WHERE first_mql_at IS NOT NULL AND {condition}
-        GROUP BY 1 ORDER BY 1""", {**params, "as_of": wh.as_of}, label="SLA distribution")
-    if frame.empty:
+    cases = " ".join(f"WHEN l.response_business_hours < {upper} THEN {i}"
+                     for i, (upper, _) in enumerate(SLA_BUCKETS) if upper is not None)
+    counts = wh.execute(f"""
+        SELECT CASE WHEN l.response_business_hours IS NULL AND l.sla_deadline_at > $as_of THEN {n}
+                    WHEN l.response_business_hours IS NULL THEN {n + 1}
+                    {cases} ELSE {n - 1} END AS "order", COUNT(*) AS mqls
+        FROM lead_lifecycle l WHERE l.first_mql_at IS NOT NULL AND {condition}
+        GROUP BY 1""", {**params, "as_of": wh.as_of}, label="SLA response distribution")
+    labels = [label for _, label in SLA_BUCKETS] + list(SLA_UNTOUCHED_BUCKETS)
+    if counts.empty:
         return pd.DataFrame(columns=["bucket", "order", "mqls", "share"])
-    labels = [b[2] for b in SLA_BUCKETS] + ["not touched yet", "not touched, overdue"]
-    full = pd.DataFrame({"order": range(len(labels)), "bucket": labels})
-    full = full.merge(frame, on="order", how="left").fillna({"mqls": 0})
-    full["mqls"] = full["mqls"].astype(int)
-    full["share"] = full["mqls"] / full["mqls"].sum()
-    return full[["bucket", "order", "mqls", "share"]]
+    frame = pd.DataFrame({"bucket": labels, "order": range(len(labels))})
+    frame["mqls"] = frame["order"].map(counts.set_index("order")["mqls"]).fillna(0).astype(int)
+    frame["share"] = frame["mqls"] / frame["mqls"].sum()
+    return frame
 
 
 def sla_by_rep(wh: Warehouse, *, start=None, end=None, where: Where = None) -> pd.DataFrame:
-    """SLA results per lead owner for the MQL cohort, worst first.
+    """SLA results per lead owner for the MQLs whose first_mql_at is in the period, worst first.
 
-    mqls_due follows sla_first_touch_compliance: touched, or deadline passed by as_of.
+    Columns: rep_id, rep_name, team, region, mqls_due, in_sla, breaches, untouched_overdue,
+    compliance, median_response_business_hours. As sla_first_touch_compliance counts them, an
+    MQL is due once it was touched or its deadline passed by as_of (untouched MQLs still inside
+    their window are left out); in SLA = first sales touch at or before the deadline; a breach
+    is every other due MQL, untouched_overdue the breaches never touched. The rep is the lead's
+    owner_id; an owner missing from reps is named "(unassigned)". Sorted by breaches, most first.
     """
-    condition, params = _span("first_mql_at", "l", start, end, where)
+    condition, params = _span("first_mql_at", start, end, where)
     return wh.execute(f"""
         WITH due AS (
             SELECT l.owner_id, l.response_business_hours,
                    l.first_sales_touch_at IS NOT NULL AS touched,
-                   l.first_sales_touch_at IS NOT NULL AND l.first_sales_touch_at <= l.sla_deadline_at
-                       AS in_sla
+                   COALESCE(l.first_sales_touch_at <= l.sla_deadline_at, FALSE) AS in_sla
             FROM lead_lifecycle l
             WHERE l.first_mql_at IS NOT NULL AND {condition}
-              AND (l.first_sales_touch_at IS NOT NULL OR l.sla_deadline_at <= $as_of)
-        )
-        SELECT d.owner_id AS rep_id, COALESCE(r.name, '(unassigned)') AS rep_name,
-               r.team, r.region,
+              AND (l.first_sales_touch_at IS NOT NULL OR l.sla_deadline_at <= $as_of))
+        SELECT d.owner_id AS rep_id, COALESCE(r.name, $unassigned) AS rep_name, r.team, r.region,
                COUNT(*) AS mqls_due,
                COUNT(*) FILTER (WHERE in_sla) AS in_sla,
                COUNT(*) FILTER (WHERE NOT in_sla) AS breaches,
@@ -240,213 +357,342 @@ def sla_by_rep(wh: Warehouse, *, start=None, end=None, where: Where = None) -> p
                COUNT(*) FILTER (WHERE in_sla) / COUNT(*) AS compliance,
                MEDIAN(response_business_hours) AS median_response_business_hours
         FROM due d LEFT JOIN reps r ON r.rep_id = d.owner_id
-        GROUP BY ALL ORDER BY breaches DESC, rep_name""", {**params, "as_of": wh.as_of},
-        label="SLA by rep")
+        GROUP BY ALL ORDER BY breaches DESC, compliance, rep_name, rep_id""",
+        {**params, "as_of": wh.as_of, "unassigned": UNASSIGNED}, label="SLA by rep")
 
 
-_WAITING = """
-    FROM lead_lifecycle l
-    WHERE l.first_mql_at IS NOT NULL AND l.first_mql_at <= $as_of
-      AND l.first_sales_touch_at IS NULL AND l.rejected_at IS NULL
-      AND l.first_sal_at IS NULL AND l.first_sql_at IS NULL
-      AND l.first_opportunity_at IS NULL AND {condition}"""
+def _waiting_condition() -> str:
+    """SQL: an MQL (by as_of) that no sales touch followed and that has not moved on since.
+
+    Moved on = any later stage (SAL, SQL, opportunity, won, lost… per the model) or a rejection
+    (disqualified or recycled) after the first MQL.
+    """
+    later = [s for s in load_model().stage_names
+             if s not in ("lead", "mql") and s not in REJECTION_STAGES]
+    parts = ["l.first_mql_at IS NOT NULL", "l.first_mql_at <= $as_of",
+             "l.first_sales_touch_at IS NULL", "l.rejected_at IS NULL"]
+    return " AND ".join(parts + [f"{_first_at(s)} IS NULL" for s in later])
 
 
 def untouched_mqls(wh: Warehouse, *, where: Where = None, limit: int = 500,
-                   max_age_days: int = 30) -> pd.DataFrame:
+                   max_age_days: int | None = None) -> pd.DataFrame:
     """MQLs waiting for a first sales touch right now (as of the data), longest waiting first.
 
-    Only MQLs of the last `max_age_days` are listed: an MQL nobody touched for months is a lost
-    lead, not a queue (untouched_summary counts those). Leads sales already accepted, rejected
-    or moved on are not waiting, touched or not.
+    Columns: lead_id, first_mql_at, segment, region, source_channel, owner_id, owner_name,
+    sla_deadline_at, waiting_hours (clock hours from first_mql_at to as_of), overdue (deadline
+    at or before as_of). Waiting = no sales touch after the first MQL and not accepted,
+    rejected or moved on since (see _waiting_condition). There is no date range: it is the
+    queue as of the data's as_of. `max_age_days` keeps only MQLs of the last N days (the SLA
+    page lists those and counts older ones with untouched_summary); None lists all.
     """
-    condition, params = _conditions(lead_filter(where, table="l"))
+    if limit <= 0:
+        raise QueryError("limit must be a positive number of rows.")
+    condition, params = _lead_condition(where, table="l")
+    age = "" if max_age_days is None else "AND l.first_mql_at >= $as_of - to_days($max_age)"
+    if max_age_days is not None:
+        params["max_age"] = int(max_age_days)
     return wh.execute(f"""
         SELECT l.lead_id, l.first_mql_at, l.segment, l.region, l.source_channel, l.owner_id,
-               COALESCE(r.name, '(unassigned)') AS owner_name, l.sla_deadline_at,
+               COALESCE(r.name, $unassigned) AS owner_name, l.sla_deadline_at,
                date_diff('second', l.first_mql_at, $as_of) / 3600.0 AS waiting_hours,
                l.sla_deadline_at <= $as_of AS overdue
-        {_WAITING.format(condition=condition).replace("FROM lead_lifecycle l",
-                                                      "FROM lead_lifecycle l LEFT JOIN reps r "
-                                                      "ON r.rep_id = l.owner_id")}
-          AND l.first_mql_at >= $as_of - to_days($max_age)
+        FROM lead_lifecycle l LEFT JOIN reps r ON r.rep_id = l.owner_id
+        WHERE {_waiting_condition()} AND {condition.sql('duckdb')} {age}
         ORDER BY l.first_mql_at, l.lead_id LIMIT $limit""",
-        {**params, "as_of": wh.as_of, "limit": int(limit), "max_age": int(max_age_days)},
+        {**params, "as_of": wh.as_of, "limit": int(limit), "unassigned": UNASSIGNED},
         label="untouched MQLs")
 
 
 def untouched_summary(wh: Warehouse, *, where: Where = None, max_age_days: int = 30) -> pd.DataFrame:
-    """One row: MQLs waiting (recent), of them overdue, and older MQLs never touched."""
-    condition, params = _conditions(lead_filter(where, table="l"))
+    """One row: waiting (MQLs of the last N days waiting now), overdue (of them past deadline),
+    never_touched_older (older MQLs that are still untouched). Same rule as untouched_mqls."""
+    condition, params = _lead_condition(where, table="l")
+    recent = "l.first_mql_at >= $as_of - to_days($max_age)"
     return wh.execute(f"""
-        SELECT COUNT(*) FILTER (WHERE l.first_mql_at >= $as_of - to_days($max_age)) AS waiting,
-               COUNT(*) FILTER (WHERE l.first_mql_at >= $as_of - to_days($max_age)
-                                AND l.sla_deadline_at <= $as_of) AS overdue,
-               COUNT(*) FILTER (WHERE l.first_mql_at < $as_of - to_days($max_age)) AS never_touched_older
-        {_WAITING.format(condition=condition)}""",
+        SELECT COUNT(*) FILTER (WHERE {recent}) AS waiting,
+               COUNT(*) FILTER (WHERE {recent} AND l.sla_deadline_at <= $as_of) AS overdue,
+               COUNT(*) FILTER (WHERE NOT ({recent})) AS never_touched_older
+        FROM lead_lifecycle l WHERE {_waiting_condition()} AND {condition.sql('duckdb')}""",
         {**params, "as_of": wh.as_of, "max_age": int(max_age_days)}, label="untouched summary")
 
 
+# -- closed loop -------------------------------------------------------------------------------
+
 def rejection_reasons(wh: Warehouse, *, start=None, end=None, where: Where = None) -> pd.DataFrame:
-    """Why sales disqualified or recycled the MQLs of the period (first reason after MQL)."""
-    condition, params = _span("first_mql_at", "l", start, end, where)
-    frame = wh.execute(f"""
-        SELECT COALESCE(rejection_reason, '(no reason given)') AS reason,
-               rejection_stage AS stage, COUNT(*) AS leads,
-               ANY_VALUE(mqls) AS mqls
-        FROM (SELECT *, COUNT(*) OVER () AS mqls FROM lead_lifecycle l
-              WHERE first_mql_at IS NOT NULL AND {condition})
-        WHERE rejected_at IS NOT NULL
-        GROUP BY ALL ORDER BY leads DESC, reason""", params, label="rejection reasons")
-    frame["share_of_rejections"] = frame["leads"] / frame["leads"].sum() if len(frame) else []
-    frame["share_of_mqls"] = frame["leads"] / frame["mqls"]
-    return frame.drop(columns="mqls")
+    """Why sales disqualified or recycled the MQLs whose first_mql_at is in the period.
+
+    Columns: reason ("(no reason given)" when none was recorded), stage (disqualified or
+    recycled), leads, share_of_rejections, share_of_mqls (of all MQLs of the period). A lead
+    counts once, with the first rejection after its first MQL (lead_lifecycle.rejected_at).
+    Most frequent first.
+    """
+    condition, params = _span("first_mql_at", start, end, where)
+    counts = wh.execute(f"""
+        SELECT l.rejection_reason AS reason, l.rejection_stage AS stage,
+               l.rejected_at IS NOT NULL AS rejected, COUNT(*) AS leads
+        FROM lead_lifecycle l WHERE l.first_mql_at IS NOT NULL AND {condition}
+        GROUP BY ALL""", params, label="rejection reasons")
+    columns = ["reason", "stage", "leads", "share_of_rejections", "share_of_mqls"]
+    mqls = int(counts["leads"].sum()) if len(counts) else 0
+    rejected = counts[counts["rejected"].astype(bool)].copy()
+    if rejected.empty:
+        return pd.DataFrame(columns=columns)
+    rejected["reason"] = rejected["reason"].astype(object).where(rejected["reason"].notna(),
+                                                                 NO_REASON)
+    frame = (rejected.groupby(["reason", "stage"], as_index=False)["leads"].sum()
+             .sort_values(["leads", "reason"], ascending=[False, True], ignore_index=True))
+    frame["leads"] = frame["leads"].astype(int)
+    frame["share_of_rejections"] = frame["leads"] / frame["leads"].sum()
+    frame["share_of_mqls"] = frame["leads"] / mqls
+    return frame[columns]
 
 
-def _performance(wh: Warehouse, key: str, *, start, end, where: Where) -> pd.DataFrame:
-    """Cost, leads, MQLs, sourced/influenced pipeline and won revenue per campaign or channel."""
-    lead_cond, p_leads = _span("created_at", "l", start, end, where, prefix="a")
-    opp_cond, p_opps = _span("created_at", "o", start, end, where, prefix="b")
-    won_cond, p_won = _span("closed_at", "o", start, end, where, prefix="c")
-    spend_cond, p_spend = _conditions(time_filter("spent_at", table="s", start=start, end=end))
-    camp_filter = lead_filter({k: v for k, v in (where or {}).items()
-                               if k in ("campaign_id", "source_channel")}, table="s", prefix="d")
-    spend_cond = exp.and_(exp.maybe_parse(spend_cond, dialect="duckdb"), camp_filter[0]).sql("duckdb")
-    group = "campaign_id" if key == "campaign" else "source_channel"
-    influence_key = "t.campaign_id" if key == "campaign" else "c.channel"
+# -- campaigns ---------------------------------------------------------------------------------
+
+def _performance(wh: Warehouse, level: str, *, start, end, where: Where) -> pd.DataFrame:
+    """Cost, leads, MQLs, pipeline and revenue per campaign or channel, as column `k`."""
+    by_campaign = level == "campaign"
+    lead_key = "l.campaign_id" if by_campaign else "COALESCE(l.source_channel, $none)"
+    opp_key = "o.campaign_id" if by_campaign else "COALESCE(o.source_channel, $none)"
+    touch_key = "t.campaign_id" if by_campaign else "COALESCE(c.channel, $none)"
+    spend_key = "s.campaign_id" if by_campaign else "COALESCE(s.source_channel, $none)"
+    lead_span, p_leads = _span("created_at", start, end, where, prefix="a")
+    source, opp_leads, p_opps = _opportunities(where, prefix="b")
+    created, p_created = _in_range("created_at", start, end, table="o")
+    closed, p_closed = _in_range("closed_at", start, end, table="o")
+    spent, p_spent = _in_range("spent_at", start, end, table="s")
+    # Spend rows carry only the campaign and its channel: other filters cannot split cost.
+    spend_where = {k: v for k, v in (where or {}).items() if k in ("campaign_id", "source_channel")}
+    spend_filter, p_spend_filter = _lead_condition(spend_where, table="s", prefix="c")
     frame = wh.execute(f"""
         WITH spend AS (
-            SELECT s.{group} AS k, SUM(s.cost) AS cost FROM campaign_spend s
-            WHERE {spend_cond} GROUP BY 1),
+            -- A key with spend rows has a known cost (0 when none falls in the period); a key
+            -- with none has an unknown cost, which is not the same as free.
+            SELECT {spend_key} AS k, SUM(s.cost) FILTER (WHERE {spent}) AS spent, TRUE AS costed
+            FROM campaign_spend s WHERE {spend_filter.sql('duckdb')} GROUP BY 1),
         lead_counts AS (
-            SELECT l.{group} AS k, COUNT(*) AS leads,
-                   COUNT(*) FILTER (WHERE first_mql_at IS NOT NULL) AS mqls
-            FROM lead_lifecycle l WHERE {lead_cond} GROUP BY 1),
-        sourced AS (
-            SELECT o.{group} AS k, SUM(o.amount) AS sourced_pipeline
-            FROM opportunity_lifecycle o WHERE o.sourced_by = 'marketing' AND {opp_cond}
-            GROUP BY 1),
+            SELECT {lead_key} AS k, COUNT(*) AS leads,
+                   COUNT(*) FILTER (WHERE l.first_mql_at IS NOT NULL) AS mqls
+            FROM lead_lifecycle l WHERE {lead_span} GROUP BY 1),
+        money AS (
+            SELECT {opp_key} AS k,
+                   SUM(o.amount) FILTER (WHERE o.sourced_by = 'marketing' AND {created})
+                       AS sourced_pipeline,
+                   SUM(o.amount) FILTER (WHERE o.status = 'won' AND {closed}) AS won_revenue
+            FROM {source} WHERE {opp_leads} GROUP BY 1),
         influenced AS (
             SELECT k, SUM(amount) AS influenced_pipeline FROM (
-                SELECT DISTINCT o.opportunity_id, {influence_key} AS k, o.amount
-                FROM opportunity_lifecycle o
+                SELECT DISTINCT o.opportunity_id, {touch_key} AS k, o.amount
+                FROM {source}
                 JOIN touches t ON t.lead_id = o.lead_id AND t.team = 'marketing'
-                 AND t.occurred_at < COALESCE(o.closed_at, $as_of)
-                JOIN campaigns c ON c.campaign_id = t.campaign_id
-                WHERE {opp_cond}) GROUP BY 1),
-        won AS (
-            SELECT o.{group} AS k, SUM(o.amount) AS won_revenue
-            FROM opportunity_lifecycle o WHERE o.status = 'won' AND {won_cond} GROUP BY 1)
-        SELECT k, COALESCE(spend.cost, 0) AS cost, COALESCE(leads, 0) AS leads,
-               COALESCE(mqls, 0) AS mqls, COALESCE(sourced_pipeline, 0) AS sourced_pipeline,
+                 AND t.campaign_id IS NOT NULL AND t.occurred_at < COALESCE(o.closed_at, $as_of)
+                {"" if by_campaign else "LEFT JOIN campaigns c ON c.campaign_id = t.campaign_id"}
+                WHERE {created} AND {opp_leads})
+            GROUP BY 1)
+        SELECT k, CASE WHEN costed THEN COALESCE(spent, 0) END AS cost,
+               COALESCE(leads, 0) AS leads, COALESCE(mqls, 0) AS mqls,
+               COALESCE(sourced_pipeline, 0) AS sourced_pipeline,
                COALESCE(influenced_pipeline, 0) AS influenced_pipeline,
                COALESCE(won_revenue, 0) AS won_revenue
-        FROM spend FULL JOIN lead_counts USING (k) FULL JOIN sourced USING (k)
-             FULL JOIN influenced USING (k) FULL JOIN won USING (k)
-        WHERE k IS NOT NULL
-    """, {**p_leads, **p_opps, **p_won, **p_spend, **camp_filter[1], "as_of": wh.as_of},
-        label=f"{key} performance")
-    frame["pipeline_to_spend"] = frame["sourced_pipeline"] / frame["cost"].where(frame["cost"] > 0)
-    frame["cost_per_mql"] = frame["cost"].where(frame["cost"] > 0) / frame["mqls"].where(frame["mqls"] > 0)
-    return frame.sort_values("sourced_pipeline", ascending=False).reset_index(drop=True)
+        FROM spend FULL JOIN lead_counts USING (k) FULL JOIN money USING (k)
+             FULL JOIN influenced USING (k)
+        WHERE k IS NOT NULL""",
+        {**p_leads, **p_opps, **p_created, **p_closed, **p_spent, **p_spend_filter,
+         "as_of": wh.as_of, **({} if by_campaign else {"none": NONE_LABEL})},
+        label=f"{level} performance")
+    frame["cost"] = frame["cost"].astype(float)
+    for column in ("leads", "mqls"):
+        frame[column] = frame[column].astype(int)
+    active = ((frame["cost"].fillna(0) != 0) | (frame["leads"] > 0)
+              | (frame[["sourced_pipeline", "influenced_pipeline", "won_revenue"]] != 0).any(axis=1))
+    frame = frame[active].copy()
+    frame["pipeline_to_spend"] = _ratio(frame["sourced_pipeline"], frame["cost"])
+    frame["cost_per_mql"] = _ratio(frame["cost"], frame["mqls"])
+    frame = frame.sort_values(["sourced_pipeline", "cost", "k"], ascending=[False, False, True],
+                              na_position="last", ignore_index=True)
+    unsplit = sorted(set(where or {}) - set(spend_where))
+    frame.attrs["notes"] = ([f"Campaign cost is not split by {', '.join(unsplit)}: the full cost "
+                             "of the selected campaigns and channels is counted."]
+                            if unsplit else [])
+    return frame
 
 
 def campaign_performance(wh: Warehouse, *, start=None, end=None, where: Where = None) -> pd.DataFrame:
-    """Per campaign: cost (spend in the period), leads, MQLs, pipeline and revenue."""
+    """Per campaign: what it cost in the period and what its leads brought.
+
+    Columns: campaign_id, campaign, channel, cost, leads, mqls, sourced_pipeline,
+    influenced_pipeline, won_revenue, pipeline_to_spend, cost_per_mql.
+    cost = campaign_spend (cost spread evenly over the campaign's days) in [start, end), NaN
+    when the campaign has no recorded cost at all; leads = its leads (leads.campaign_id)
+    created in the period, mqls = those that reached MQL; sourced_pipeline = amount of
+    opportunities created in the period of its marketing-sourced leads; influenced_pipeline =
+    amount of opportunities created in the period whose lead had a marketing touch of the
+    campaign before the close (before as_of while open); won_revenue = won amount closed in the
+    period of its leads. Campaigns with cost but no leads are listed; campaigns with nothing in
+    the period are not; leads without a campaign are not a campaign (see channel_performance).
+    Ratios are NaN when the divisor is 0 or unknown. Lead filters other than campaign and
+    channel cannot split cost; attrs["notes"] says so.
+    """
     frame = _performance(wh, "campaign", start=start, end=end, where=where)
     names = wh.execute("SELECT campaign_id AS k, name AS campaign, channel FROM campaigns",
                        label="campaign names")
+    notes = frame.attrs.get("notes", [])
     frame = frame.merge(names, on="k", how="left").rename(columns={"k": "campaign_id"})
-    frame["campaign"] = frame["campaign"].fillna(frame["campaign_id"])
-    return frame[["campaign_id", "campaign", "channel", "cost", "leads", "mqls",
-                  "sourced_pipeline", "influenced_pipeline", "won_revenue",
-                  "pipeline_to_spend", "cost_per_mql"]]
+    frame["campaign"] = frame["campaign"].astype(object).where(frame["campaign"].notna(),
+                                                               frame["campaign_id"])
+    frame = frame[["campaign_id", "campaign", "channel", "cost", "leads", "mqls",
+                   "sourced_pipeline", "influenced_pipeline", "won_revenue",
+                   "pipeline_to_spend", "cost_per_mql"]]
+    frame.attrs["notes"] = notes
+    return frame
 
 
 def channel_performance(wh: Warehouse, *, start=None, end=None, where: Where = None) -> pd.DataFrame:
-    """Per channel: the same columns as campaign_performance, summed over its campaigns."""
+    """Per channel: the columns of campaign_performance with `channel` instead of the campaign.
+
+    Leads and their opportunities count under the lead's source_channel ("(none)" if missing),
+    cost and influence under the campaign's channel; a channel without campaigns (outbound,
+    partner…) has cost NaN: unknown, not free.
+    """
     frame = _performance(wh, "channel", start=start, end=end, where=where)
-    return frame.rename(columns={"k": "channel"})[
+    notes = frame.attrs.get("notes", [])
+    frame = frame.rename(columns={"k": "channel"})[
         ["channel", "cost", "leads", "mqls", "sourced_pipeline", "influenced_pipeline",
          "won_revenue", "pipeline_to_spend", "cost_per_mql"]]
+    frame.attrs["notes"] = notes
+    return frame
 
 
 def campaign_leads(wh: Warehouse, campaign_id: str, *, start=None, end=None, where: Where = None,
                    limit: int = 1000) -> pd.DataFrame:
-    """The leads a campaign brought in the period, newest first, with how far they got."""
-    stages = [s for s in _funnel_stages() if s != "lead"]
-    furthest = " ".join(f"WHEN first_{s}_at IS NOT NULL THEN '{_stage_label(s)}'"
-                        for s in reversed(stages))
-    condition, params = _span("created_at", "l", start, end, where)
-    return wh.execute(f"""
-        SELECT lead_id, created_at, segment, region, lead_score,
-               CASE {furthest} ELSE 'Lead' END AS stage_reached, first_mql_at, won_amount
+    """The leads of one campaign created in the period, newest first, with how far they got.
+
+    Columns: lead_id, created_at, segment, region, lead_score, stage_reached (label of the
+    furthest funnel stage with an event; "Lead" if none), first_mql_at, won_amount (NaN when
+    nothing was won).
+    """
+    if limit <= 0:
+        raise QueryError("limit must be a positive number of rows.")
+    stages = _funnel_stages()
+    furthest = " ".join(f"WHEN {_first_at(s)} IS NOT NULL THEN {i}"
+                        for i, s in reversed(list(enumerate(stages))) if s != "lead")
+    condition, params = _span("created_at", start, end, where)
+    frame = wh.execute(f"""
+        SELECT l.lead_id, l.created_at, l.segment, l.region, l.lead_score,
+               CASE {furthest} ELSE 0 END AS stage_reached, l.first_mql_at, l.won_amount
         FROM lead_lifecycle l WHERE l.campaign_id = $campaign AND {condition}
-        ORDER BY created_at DESC, lead_id LIMIT $limit""",
-        {**params, "campaign": campaign_id, "limit": int(limit)}, label="campaign leads")
+        ORDER BY l.created_at DESC, l.lead_id LIMIT $limit""",
+        {**params, "campaign": str(campaign_id), "limit": int(limit)}, label="campaign leads")
+    frame["stage_reached"] = [stage_label(stages[i]) for i in frame["stage_reached"]]
+    return frame
 
 
-_TOUCH_WORDS = {"call": "Sales call", "email": "Sales email", "meeting": "Sales meeting"}
-
+# -- one lead ----------------------------------------------------------------------------------
 
 def lead_journey(wh: Warehouse, lead_id: str) -> pd.DataFrame:
-    """Every stage event, touch and opportunity open/close of one lead, in time order."""
-    exists = wh.execute("SELECT COUNT(*) AS n FROM leads WHERE lead_id = $lead", {"lead": lead_id},
-                        label="lead lookup")
+    """Every stage event, touch and opportunity open/close of one lead, in time order.
+
+    Columns: occurred_at, kind ("stage" | "touch" | "opportunity"), team ("marketing",
+    "sales", or None for stage events), what ("MQL", "Sales call", "Email open",
+    "Opportunity created", "Opportunity won"…), detail (campaign name, reason, or amount with
+    the opportunity id), actor (rep name, else the actor id). At the same instant stage events
+    come first, then touches, then opportunities. Raises QueryError for an unknown lead.
+    """
+    exists = wh.execute("SELECT COUNT(*) AS n FROM leads WHERE lead_id = $lead",
+                        {"lead": str(lead_id)}, label="lead lookup")
     if not int(exists["n"].iloc[0]):
-        raise QueryError(f"there is no lead '{lead_id}' in the warehouse.")
+        raise QueryError(f"there is no lead '{lead_id}' in the warehouse; check the id.")
     frame = wh.execute("""
-        SELECT e.occurred_at, 'stage' AS kind, NULL AS team, CAST(e.stage AS VARCHAR) AS what,
-               e.reason AS detail, COALESCE(r.name, e.actor_id) AS actor
+        SELECT e.occurred_at, 0 AS rank, 'stage' AS kind, CAST(NULL AS VARCHAR) AS team,
+               CAST(e.stage AS VARCHAR) AS what, e.reason AS detail,
+               COALESCE(r.name, e.actor_id) AS actor
         FROM lead_events e LEFT JOIN reps r ON r.rep_id = e.actor_id WHERE e.lead_id = $lead
         UNION ALL
-        SELECT t.occurred_at, 'touch', CAST(t.team AS VARCHAR), t.kind,
-               c.name, COALESCE(r.name, t.actor_id)
-        FROM touches t LEFT JOIN campaigns c USING (campaign_id)
+        SELECT t.occurred_at, 1, 'touch', CAST(t.team AS VARCHAR), t.kind,
+               COALESCE(c.name, t.campaign_id), COALESCE(r.name, t.actor_id)
+        FROM touches t LEFT JOIN campaigns c ON c.campaign_id = t.campaign_id
         LEFT JOIN reps r ON r.rep_id = t.actor_id WHERE t.lead_id = $lead
         UNION ALL
-        SELECT created_at, 'opportunity', 'sales', 'Opportunity created',
-               '$' || format('{:,.0f}', amount), opportunity_id
-        FROM opportunities WHERE lead_id = $lead
+        SELECT o.created_at, 2, 'opportunity', 'sales', 'Opportunity created',
+               concat_ws(' · ', '$' || format('{:,.0f}', o.amount), o.opportunity_id), NULL
+        FROM opportunities o WHERE o.lead_id = $lead
         UNION ALL
-        SELECT closed_at, 'opportunity', 'sales',
-               'Opportunity ' || CAST(status AS VARCHAR), '$' || format('{:,.0f}', amount),
-               opportunity_id
-        FROM opportunities WHERE lead_id = $lead AND closed_at IS NOT NULL
-        ORDER BY 1, 2""", {"lead": lead_id}, label="lead journey")
-    stage_rows = frame["kind"] == "stage"
-    frame.loc[stage_rows, "what"] = frame.loc[stage_rows, "what"].map(_stage_label)
-    sales = (frame["kind"] == "touch") & (frame["team"] == "sales")
-    frame.loc[sales, "what"] = frame.loc[sales, "what"].map(lambda k: _TOUCH_WORDS.get(k, f"Sales {k}"))
-    marketing = (frame["kind"] == "touch") & (frame["team"] == "marketing")
-    frame.loc[marketing, "what"] = frame.loc[marketing, "what"].fillna("touch").str.replace(
-        "_", " ").str.capitalize()
-    return frame.reset_index(drop=True)
+        SELECT o.closed_at, 3, 'opportunity', 'sales',
+               'Opportunity ' || COALESCE(CAST(o.status AS VARCHAR), 'closed'),
+               concat_ws(' · ', '$' || format('{:,.0f}', o.amount), o.opportunity_id), NULL
+        FROM opportunities o WHERE o.lead_id = $lead AND o.closed_at IS NOT NULL
+        ORDER BY occurred_at, rank, what""", {"lead": str(lead_id)}, label="lead journey")
+    frame["what"] = [_journey_word(kind, team, what)
+                     for kind, team, what in zip(frame["kind"], frame["team"], frame["what"])]
+    frame["team"] = frame["team"].astype(object).where(frame["team"].notna(), None)
+    return frame.drop(columns="rank").reset_index(drop=True)
 
+
+def _journey_word(kind: str, team, what) -> str:
+    """A stage or touch kind as a person would say it.
+
+    >>> _journey_word("stage", None, "mql"), _journey_word("touch", "sales", "call")
+    ('MQL', 'Sales call')
+    >>> _journey_word("touch", "marketing", "content_download"), _journey_word("touch", "sales", None)
+    ('Content download', 'Sales touch')
+    """
+    if kind == "stage":
+        return stage_label(str(what))
+    if kind == "touch":
+        has_kind = isinstance(what, str) and what != ""
+        if team == "sales":
+            return _SALES_TOUCH_WORDS.get(what, f"Sales {what.replace('_', ' ')}" if has_kind
+                                          else "Sales touch")
+        return what.replace("_", " ").capitalize() if has_kind else "Marketing touch"
+    return str(what)
+
+
+# -- sidebar -----------------------------------------------------------------------------------
 
 def filter_options(wh: Warehouse) -> dict[str, list[tuple[str, str]]]:
-    """Values for the sidebar filters: (value, label), sorted by label."""
-    options: dict[str, list[tuple[str, str]]] = {}
-    for column in ("segment", "region", "source_channel"):
-        values = wh.execute(f"SELECT DISTINCT CAST({column} AS VARCHAR) AS v FROM leads "
-                            f"WHERE {column} IS NOT NULL ORDER BY 1", label="filter values")["v"]
-        options[column] = [(v, v.replace("_", " ").capitalize() if column == "source_channel" else v)
-                           for v in values]
-    campaigns = wh.execute("SELECT campaign_id, COALESCE(name, campaign_id) AS name, channel "
-                           "FROM campaigns ORDER BY name", label="campaigns")
-    options["campaign_id"] = [(c, f"{n} ({ch})" if ch else n)
-                              for c, n, ch in campaigns.itertuples(index=False)]
+    """(value, label) pairs for the sidebar filters, sorted by label.
+
+    segment, region and source_channel: the values present on leads (channels labelled
+    "Paid search" for paid_search). campaign_id: every campaign, labelled "name (channel)",
+    plus campaign ids found on leads but missing from campaigns (labelled with the id).
+    """
+    lists = ", ".join(
+        f"list(DISTINCT CAST({exp.column(c).sql('duckdb')} AS VARCHAR)) "
+        f"FILTER (WHERE {exp.column(c).sql('duckdb')} IS NOT NULL) AS {c}"
+        for c in (*OPTION_DIMENSIONS, "campaign_id"))
+    row = wh.execute(f"SELECT {lists} FROM leads", label="filter values").iloc[0]
+
+    def values(column: str) -> list[str]:
+        found = row[column]
+        return [] if found is None or (np.ndim(found) == 0 and pd.isna(found)) else list(found)
+
+    def by_label(pairs) -> list[tuple[str, str]]:
+        return sorted(pairs, key=lambda p: (p[1].casefold(), p[0]))
+
+    options = {c: by_label((v, v) for v in values(c)) for c in OPTION_DIMENSIONS}
+    options["source_channel"] = by_label((v, v.replace("_", " ").capitalize())
+                                         for v, _ in options["source_channel"])
+    campaigns = wh.execute("SELECT campaign_id, name, channel FROM campaigns", label="campaigns")
+    labels = {}
+    for campaign_id, name, channel in campaigns.itertuples(index=False):
+        name = name if isinstance(name, str) and name else campaign_id
+        labels[campaign_id] = f"{name} ({channel})" if isinstance(channel, str) and channel else name
+    for campaign_id in values("campaign_id"):
+        labels.setdefault(campaign_id, campaign_id)
+    options["campaign_id"] = by_label(labels.items())
     return options
 
 
 def data_range(wh: Warehouse) -> tuple[dt.datetime | None, dt.datetime]:
-    """The first lead's creation time and the data's as-of time."""
+    """(first lead's created_at, the data's as_of); the first is None for an empty warehouse."""
     first = wh.execute("SELECT MIN(created_at) AS first FROM leads", label="data range")["first"].iloc[0]
-    return (None if pd.isna(first) else first.to_pydatetime()), wh.as_of
+    return (None if pd.isna(first) else pd.Timestamp(first).to_pydatetime()), wh.as_of
 
 
-def attribution(wh: Warehouse, **kwargs) -> pd.DataFrame:
-    """Multi-touch campaign credit; see metrics.attribution.attribution."""
+def attribution(wh: Warehouse, *, model: str, start=None, end=None, where: Where = None,
+                half_life_days: float = 7.0, level: str = "campaign") -> pd.DataFrame:
+    """Multi-touch credit per campaign or channel; see metrics.attribution.attribution."""
     from metrics.attribution import attribution as attribute
 
-    return attribute(wh, **kwargs)
+    return attribute(wh, model=model, start=start, end=end, where=where,
+                     half_life_days=half_life_days, level=level)

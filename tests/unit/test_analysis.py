@@ -30,7 +30,9 @@ def test_funnel_filters_by_segment_and_period(tiny):
 def test_cohort_progress_leaves_unobservable_weeks_empty(tiny):
     cohorts = analysis.cohort_progress(tiny, stages=("sal",), max_weeks=8)
     january = cohorts[pd.to_datetime(cohorts["cohort"]) == pd.Timestamp("2025-01-01")]
-    assert january["share"].iloc[0] == 0.5  # L1 accepted within a day; L2 never
+    share = january.set_index("weeks_since_mql")["share"]
+    # L1 accepted 25 hours after its MQL (so within 1 week, not at week 0); L2 never.
+    assert share[0] == 0.0 and share[1] == 0.5 and share[8] == 0.5
     march = cohorts[pd.to_datetime(cohorts["cohort"]) == pd.Timestamp("2025-03-01")]
     assert march["share"].isna().all() and not march["observable"].any()
 
