@@ -133,6 +133,95 @@ def _aggregates(defn: MetricDefinition) -> list[exp.Expression]:
     return [exp.alias_(value, "value")]
 
 
+@dataclass
+class _Source:
+    """The filtered rows of one metric: `SELECT ... FROM (metric) m [JOIN leads d] WHERE ...`.
+
+    `dimension` resolves a dimension name to its expression (the metric's own column, a lead
+    column the metric carries, or the joined lead's); `finish` adds the lead join if a
+    dimension needed it. Shared by the plain and the windowed compilation.
+    """
+
+    defn: MetricDefinition
+    metric_query: exp.Query
+    metric_cols: set[str]
+    lead_columns: Mapping[str, str]
+    carried: frozenset[str]
+    joined: list[str] = field(default_factory=list)
+    pushed: list[str] = field(default_factory=list)
+
+    def dimension(self, name: str) -> tuple[exp.Expression, bool]:
+        """The expression for a dimension and whether it is a lead's (not the metric's own)."""
+        key = name.lower()
+        if key in self.metric_cols and key not in ("value", "numerator", "denominator"):
+            return _column("m", key), False
+        if key in self.lead_columns:
+            if key in self.carried:
+                if key not in self.pushed:
+                    self.pushed.append(key)
+                return _column("m", _carried_alias(key)), True
+            if key not in self.joined:
+                self.joined.append(key)
+            return _column("d", key), True
+        available = sorted((self.metric_cols - {"numerator", "denominator", "value"})
+                           | set(self.lead_columns))
+        raise QueryError(f"'{name}' is not a dimension of {self.defn.name}; use one of "
+                         f"{', '.join(available)}.", source=self.defn.name)
+
+    def conditions(self, request: QueryRequest) -> tuple[list[exp.Expression], list[str]]:
+        """The WHERE conditions of a request (anchor range and filters) and the lead
+        dimensions that cannot split rows without a lead."""
+        anchor = _column("m", self.defn.anchor)
+        conditions: list[exp.Expression] = [
+            exp.Not(this=exp.Is(this=anchor.copy(), expression=exp.Null()))]
+        if request.start:
+            conditions.append(exp.GTE(this=anchor.copy(), expression=exp.Placeholder(this="start")))
+        if request.end:
+            conditions.append(exp.LT(this=anchor.copy(), expression=exp.Placeholder(this="end")))
+        unsplit = []
+        for i, (dim, values) in enumerate(request.where):
+            column, from_lead = self.dimension(dim)
+            if from_lead and self.lead_columns[dim.lower()].upper() != "VARCHAR":
+                column = exp.cast(column, "VARCHAR")
+            placeholders = [exp.Placeholder(this=_where_param(i, j)) for j in range(len(values))]
+            condition: exp.Expression = exp.In(this=column, expressions=placeholders)
+            if from_lead:
+                # Rows with no lead (a campaign's cost) cannot be split by a lead dimension: they
+                # keep counting in full and the result says so, rather than silently vanishing.
+                condition = exp.paren(exp.or_(
+                    exp.Is(this=_column("m", "lead_id"), expression=exp.Null()), condition,
+                    copy=False), copy=False)
+                unsplit.append(dim)
+            conditions.append(condition)
+        return conditions, unsplit
+
+    def select(self, projections: list[exp.Expression],
+               conditions: list[exp.Expression]) -> exp.Select:
+        """SELECT projections FROM the metric (with carried columns or the lead join) WHERE."""
+        source = (_with_carried_columns(self.metric_query, self.pushed) if self.pushed
+                  else self.metric_query.copy())
+        select = exp.select(*projections, copy=False).from_(source.subquery("m", copy=False),
+                                                            copy=False)
+        if self.joined:
+            select = select.join(
+                exp.to_table("leads").as_("d", copy=False), join_type="left",
+                on=exp.EQ(this=_column("m", "lead_id"), expression=_column("d", "lead_id")),
+                copy=False)
+        return select.where(exp.and_(*conditions, copy=False), copy=False)
+
+
+def _source(defn: MetricDefinition, metric_query: exp.Query, metric_columns: list[str],
+            lead_columns: Mapping[str, str],
+            lead_copies: Mapping[str, frozenset[str]] | None) -> _Source:
+    metric_cols = {c.lower() for c in metric_columns}
+    carried = _carried_lead_columns(metric_query, lead_copies or {}, metric_cols)
+    return _Source(defn, metric_query, metric_cols, lead_columns, carried)
+
+
+def _period(grain: str, anchor: exp.Expression) -> exp.Expression:
+    return exp.cast(exp.func("DATE_TRUNC", exp.Literal.string(grain), anchor), "DATE")
+
+
 def compile_metric(defn: MetricDefinition, metric_query: exp.Query, request: QueryRequest, *,
                    metric_columns: list[str], lead_columns: Mapping[str, str],
                    row_cap: int, as_of: dt.datetime,
@@ -143,62 +232,18 @@ def compile_metric(defn: MetricDefinition, metric_query: exp.Query, request: Que
     `lead_copies` maps a table to the lead columns it carries a copy of (same value as the
     lead's, row by row); without it every lead dimension is joined from `leads`.
     """
-    metric_cols = {c.lower() for c in metric_columns}
-    carried = _carried_lead_columns(metric_query, lead_copies or {}, metric_cols)
-    joined: list[str] = []
-    pushed: list[str] = []
-
-    def dimension(name: str) -> tuple[exp.Expression, bool]:
-        """The expression for a dimension and whether it is a lead's (not the metric's own)."""
-        key = name.lower()
-        if key in metric_cols and key not in ("value", "numerator", "denominator"):
-            return _column("m", key), False
-        if key in lead_columns:
-            if key in carried:
-                if key not in pushed:
-                    pushed.append(key)
-                return _column("m", _carried_alias(key)), True
-            if key not in joined:
-                joined.append(key)
-            return _column("d", key), True
-        available = sorted((metric_cols - {"numerator", "denominator", "value"}) | set(lead_columns))
-        raise QueryError(f"'{name}' is not a dimension of {defn.name}; use one of "
-                         f"{', '.join(available)}.", source=defn.name)
-
-    anchor = _column("m", defn.anchor)
-    params = request_params(request, as_of)
-    conditions: list[exp.Expression] = [exp.Not(this=exp.Is(this=anchor.copy(), expression=exp.Null()))]
-    if request.start:
-        conditions.append(exp.GTE(this=anchor.copy(), expression=exp.Placeholder(this="start")))
-    if request.end:
-        conditions.append(exp.LT(this=anchor.copy(), expression=exp.Placeholder(this="end")))
-    unsplit = []
-    for i, (dim, values) in enumerate(request.where):
-        column, from_lead = dimension(dim)
-        if from_lead and lead_columns[dim.lower()].upper() != "VARCHAR":
-            column = exp.cast(column, "VARCHAR")
-        placeholders = [exp.Placeholder(this=_where_param(i, j)) for j in range(len(values))]
-        condition: exp.Expression = exp.In(this=column, expressions=placeholders)
-        if from_lead:
-            # Rows with no lead (a campaign's cost) cannot be split by a lead dimension: they
-            # keep counting in full and the result says so, rather than silently vanishing.
-            condition = exp.paren(exp.or_(
-                exp.Is(this=_column("m", "lead_id"), expression=exp.Null()), condition, copy=False),
-                copy=False)
-            unsplit.append(dim)
-        conditions.append(condition)
-
+    source = _source(defn, metric_query, metric_columns, lead_columns, lead_copies)
+    conditions, unsplit = source.conditions(request)
     group: list[exp.Expression] = []
     projections: list[exp.Expression] = []
     columns: list[str] = []
     if request.grain != "total":
-        period = exp.cast(exp.func("DATE_TRUNC", exp.Literal.string(request.grain), anchor.copy()),
-                          "DATE")
+        period = _period(request.grain, _column("m", defn.anchor))
         projections.append(exp.alias_(period, "period"))
         group.append(period.copy())
         columns.append("period")
     if request.by:
-        by_expr, _ = dimension(request.by)
+        by_expr, _ = source.dimension(request.by)
         projections.append(exp.alias_(by_expr, request.by.lower()))
         group.append(by_expr.copy())
         columns.append(request.by.lower())
@@ -206,23 +251,121 @@ def compile_metric(defn: MetricDefinition, metric_query: exp.Query, request: Que
     projections.extend(aggregates)
     columns.extend(a.alias for a in aggregates)
 
-    source = _with_carried_columns(metric_query, pushed) if pushed else metric_query.copy()
-    select = exp.select(*projections, copy=False).from_(source.subquery("m", copy=False),
-                                                        copy=False)
-    if joined:
-        select = select.join(
-            exp.to_table("leads").as_("d", copy=False), join_type="left",
-            on=exp.EQ(this=_column("m", "lead_id"), expression=_column("d", "lead_id")),
-            copy=False)
-    select = select.where(exp.and_(*conditions, copy=False), copy=False)
+    select = source.select(projections, conditions)
     if group:
         select = select.group_by(*group, copy=False).order_by(
             *(exp.Ordered(this=g.copy(), nulls_first=False) for g in group), copy=False)
     select = select.limit(row_cap + 1, copy=False)
-    sql = select.sql(DIALECT)
+    return _compiled(select, request_params(request, as_of), tuple(columns), tuple(unsplit))
+
+
+def _compiled(select: exp.Select, params: dict[str, object], columns: tuple[str, ...],
+              unsplit: tuple[str, ...]) -> CompiledQuery:
     used = {p.name for p in select.find_all(exp.Placeholder)}
-    return CompiledQuery(sql, {k: v for k, v in params.items() if k in used}, tuple(columns),
-                         tuple(unsplit))
+    return CompiledQuery(select.sql(DIALECT), {k: v for k, v in params.items() if k in used},
+                         columns, unsplit)
+
+
+# -- several windows in one scan ---------------------------------------------------------------
+
+WINDOW_SET = "window_set"
+TREND_SET = -1
+
+
+def window_params(windows: tuple[tuple[dt.datetime | None, dt.datetime | None], ...],
+                  trend: tuple[dt.datetime | None, dt.datetime | None] | None
+                  ) -> dict[str, object]:
+    """The bound values of compile_windows' window bounds, named as it names them."""
+    params: dict[str, object] = {}
+    for i, bounds in enumerate([*windows, *([trend] if trend else [])]):
+        for side, value in zip(("start", "end"), bounds):
+            if value is not None:
+                params[f"win{i}_{side}"] = value
+    return params
+
+
+def window_shape(windows, trend) -> tuple:
+    """What compile_windows' SQL depends on besides the request: which bounds are set."""
+    return tuple((s is not None, e is not None) for s, e in [*windows, *([trend] if trend else [])])
+
+
+def compile_windows(defn: MetricDefinition, metric_query: exp.Query, request: QueryRequest, *,
+                    windows: tuple[tuple[dt.datetime | None, dt.datetime | None], ...],
+                    trend: tuple[dt.datetime | None, dt.datetime | None] | None,
+                    metric_columns: list[str], lead_columns: Mapping[str, str],
+                    row_cap: int, as_of: dt.datetime,
+                    lead_copies: Mapping[str, frozenset[str]] | None = None) -> CompiledQuery:
+    """One scan of the metric for several totals and a trend: a scorecard tile in one query.
+
+    `request` gives the filters, the trend's grain and the scanned range (which must cover
+    every window). Each window [start, end) of `windows` gets its total, as `compile_metric`
+    with grain total would compute it; `trend`, if given, gets the series at request.grain.
+    GROUP BY GROUPING SETS keeps every aggregate exact (medians included) while the rows are
+    read once. Result columns: window_set (the window's index, or -1 for the trend), period
+    (trend rows only), then the aggregates; windows without rows have no result row.
+    """
+    if request.by:
+        raise QueryError("a windowed query cannot have a breakdown.", source=defn.name)
+    source = _source(defn, metric_query, metric_columns, lead_columns, lead_copies)
+    conditions, unsplit = source.conditions(request)
+    anchor = _column("m", defn.anchor)
+    bounds = [*windows, *([trend] if trend else [])]
+    flags: list[exp.Expression] = []
+    for i, (start, end) in enumerate(bounds):
+        parts: list[exp.Expression] = []
+        if start is not None:
+            parts.append(exp.GTE(this=anchor.copy(), expression=exp.Placeholder(this=f"win{i}_start")))
+        if end is not None:
+            parts.append(exp.LT(this=anchor.copy(), expression=exp.Placeholder(this=f"win{i}_end")))
+        flags.append(exp.and_(*parts, copy=False) if parts else exp.true())
+    # Flag columns are computed once in an inner SELECT so each grouping set refers to them.
+    inner_projections: list[exp.Expression] = [exp.Star()]
+    inner_projections += [exp.alias_(flag, f"_in_w{i}") for i, flag in enumerate(flags)]
+    if trend:
+        inner_projections.append(exp.alias_(_period(request.grain, anchor.copy()), "_period"))
+    inner = source.select(inner_projections, conditions)
+    # SELECT * over the join would repeat lead_id: keep only the metric's own columns.
+    if source.joined:
+        inner.set("expressions", [exp.Column(this=exp.Star(), table=exp.to_identifier("m")),
+                                  *inner_projections[1:]])
+
+    def flag(i: int) -> exp.Column:
+        return _column("w", f"_in_w{i}")
+
+    sets: list[exp.Expression] = [exp.paren(flag(i), copy=False) for i in range(len(windows))]
+    trend_index = len(windows)
+    if trend:
+        sets.append(exp.Tuple(expressions=[flag(trend_index), _column("w", "_period")]))
+    # The first grouping set whose flag is grouped (GROUPING(x) = 0) names the row's set.
+    which = exp.Case()
+    for i in range(len(windows)):
+        which = which.when(exp.EQ(this=exp.func("GROUPING", flag(i)), expression=exp.Literal.number(0)),
+                           exp.Literal.number(i))
+    which = which.else_(exp.Literal.number(TREND_SET))
+    # A row of a set counts only for the group whose flag is true.
+    keep = exp.or_(*(exp.and_(exp.EQ(this=exp.func("GROUPING", flag(i)), expression=exp.Literal.number(0)),
+                              flag(i)) for i in range(len(bounds))), copy=False)
+    projections: list[exp.Expression] = [exp.alias_(which, WINDOW_SET)]
+    columns = [WINDOW_SET]
+    if trend:
+        projections.append(exp.alias_(_column("w", "_period"), "period"))
+        columns.append("period")
+    aggregates = [a.transform(lambda node: _column("w", node.name)
+                              if isinstance(node, exp.Column) and node.table == "m" else node)
+                  for a in _aggregates(defn)]
+    projections.extend(aggregates)
+    columns.extend(a.alias for a in aggregates)
+    order: list[exp.Expression] = [exp.column(WINDOW_SET)]
+    if trend:
+        order.append(exp.Ordered(this=exp.column("period"), nulls_first=False))
+    select = (exp.select(*projections, copy=False)
+              .from_(inner.subquery("w", copy=False), copy=False)
+              .group_by(exp.GroupingSets(expressions=sets), copy=False)
+              .having(keep, copy=False)
+              .order_by(*order, copy=False)
+              .limit(row_cap + len(windows) + 1, copy=False))
+    params = {**request_params(request, as_of), **window_params(windows, trend)}
+    return _compiled(select, params, tuple(columns), tuple(unsplit))
 
 
 # -- lead dimensions without the join ----------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,11 +16,17 @@ from sqlglot import exp
 
 from metrics.build import lead_column_copies, table_schema
 from metrics.compiler import (
+    TREND_SET,
+    WINDOW_SET,
     CompiledQuery,
     QueryRequest,
     compile_metric,
+    compile_windows,
     normalise_where,
+    request_params,
     request_shape,
+    window_params,
+    window_shape,
 )
 from metrics.definitions import MetricDefinition, load_definition_files
 from metrics.errors import QueryError, QueryTimeout, WarehouseError
@@ -230,6 +236,67 @@ class Warehouse:
         if len(frame) > self.row_cap:
             raise QueryError(f"{defn.name} returned more than {self.row_cap} rows; use a coarser "
                              "grain or a breakdown with fewer values.", source=defn.name)
+        return self._finish(frame, defn, compiled, grain)
+
+    def query_windows(self, name: str | MetricDefinition, *,
+                      windows: Sequence[tuple[object, object]],
+                      trend: tuple[object, object] | None = None, grain: str = "month",
+                      where: Mapping[str, object] | None = None,
+                      version: int | None = None) -> tuple[list[pd.DataFrame], pd.DataFrame | None]:
+        """Totals over several windows and a trend of one metric, from one scan of its rows.
+
+        Returns ([one frame per window], trend frame or None); each frame is what `query`
+        returns for that window with grain "total" (the windows) or `grain` (the trend),
+        attrs included. A scorecard tile (this period, the previous one, last year and a
+        sparkline) costs one query instead of four.
+        """
+        defn = name if isinstance(name, MetricDefinition) else self.definition(name, version)
+        prepared = self.prepare(defn)
+        bounds = [(_to_utc_naive(s, "start"), _to_utc_naive(e, "end"))
+                  for s, e in [*windows, *([trend] if trend else [])]]
+        starts, ends = [s for s, _ in bounds], [e for _, e in bounds]
+        request = QueryRequest(start=None if None in starts else min(starts),
+                               end=None if None in ends else max(ends),
+                               grain=grain if trend else "total", where=normalise_where(where))
+        for s, e in bounds:  # the same checks as a single query's
+            QueryRequest(start=s, end=e, grain=grain)
+        window_bounds = tuple(bounds[:len(windows)])
+        trend_bounds = bounds[-1] if trend else None
+        key = (defn.name, defn.version, defn.text, request_shape(request),
+               window_shape(window_bounds, trend_bounds))
+        with self._lock:
+            compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = compile_windows(defn, prepared.query, request, windows=window_bounds,
+                                       trend=trend_bounds, metric_columns=prepared.columns,
+                                       lead_columns=self.lead_columns, row_cap=self.row_cap,
+                                       as_of=self.as_of, lead_copies=self.lead_copies)
+            self._remember(key, compiled)
+        params = {**request_params(request, self.as_of),
+                  **window_params(window_bounds, trend_bounds)}
+        rows = self.execute(compiled.sql, {k: v for k, v in params.items() if k in compiled.params},
+                            label=f"metric {defn.name} v{defn.version}")
+        value_columns = [c for c in rows.columns if c not in (WINDOW_SET, "period")]
+        totals = []
+        for i in range(len(windows)):
+            total = rows.loc[rows[WINDOW_SET] == i, value_columns].reset_index(drop=True)
+            if total.empty:  # no rows in the window: what an aggregate over nothing gives
+                total = pd.DataFrame([{c: (0 if c == "value" and defn.kind == "count" else None)
+                                       for c in value_columns}]).astype(
+                                           {c: rows[c].dtype for c in value_columns})
+            totals.append(self._finish(total, defn, compiled, "total"))
+        series = None
+        if trend:
+            series = rows.loc[rows[WINDOW_SET] == TREND_SET, ["period", *value_columns]]
+            if len(series) > self.row_cap:
+                raise QueryError(f"{defn.name} returned more than {self.row_cap} rows; use a "
+                                 "coarser grain.", source=defn.name)
+            series = self._finish(series.reset_index(drop=True), defn, compiled, grain)
+        return totals, series
+
+    def _finish(self, frame: pd.DataFrame, defn: MetricDefinition, compiled: CompiledQuery,
+                grain: str) -> pd.DataFrame:
+        """A query's rows as the API returns them: dated periods and the metric's attrs."""
         if "period" in frame:
             frame["period"] = pd.to_datetime(frame["period"]).dt.date
         notes = []
@@ -244,6 +311,12 @@ class Warehouse:
         )
         return frame
 
+    def _remember(self, key: tuple, compiled: CompiledQuery) -> None:
+        with self._lock:
+            if len(self._compiled) >= _COMPILED_CACHE_SIZE:
+                self._compiled.clear()
+            self._compiled[key] = compiled
+
     def _compile(self, prepared: _Prepared, request: QueryRequest) -> CompiledQuery:
         """The metric's SQL for requests of this shape, compiled once (values are parameters)."""
         defn = prepared.definition
@@ -255,10 +328,7 @@ class Warehouse:
                                       metric_columns=prepared.columns,
                                       lead_columns=self.lead_columns, row_cap=self.row_cap,
                                       as_of=self.as_of, lead_copies=self.lead_copies)
-            with self._lock:
-                if len(self._compiled) >= _COMPILED_CACHE_SIZE:
-                    self._compiled.clear()
-                self._compiled[key] = compiled
+            self._remember(key, compiled)
         return compiled
 
     def _incomplete_periods(self, frame: pd.DataFrame, grain: str,

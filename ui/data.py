@@ -108,6 +108,37 @@ def metric(name: str, *, start=None, end=None, grain: str = "month", by: str | N
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=2000, show_spinner=False)
+def _cached_windows(stamp, name: str, version: int, text_hash: str, windows: tuple, trend,
+                    grain: str, where: tuple) -> tuple[list[tuple[pd.DataFrame, dict]],
+                                                    tuple[pd.DataFrame, dict] | None]:
+    wh = get_warehouse()
+    totals, series = wh.query_windows(name, windows=list(windows), trend=trend, grain=grain,
+                                      where={k: list(v) for k, v in where}, version=version)
+    return ([(frame, dict(frame.attrs)) for frame in totals],
+            None if series is None else (series, dict(series.attrs)))
+
+
+def metric_windows(name: str, *, windows: list[tuple], trend: tuple | None = None,
+                   grain: str = "month", where: tuple = (),
+                   version: int | None = None) -> tuple[list[MetricResult], MetricResult | None]:
+    """Totals over several windows and a trend of one metric from one cached query (one scan).
+
+    Each result is what `metric` would return for that window; on failure every result carries
+    the error, so the caller's tile shows it and the rest of the page renders.
+    """
+    try:
+        wh = get_warehouse()
+        defn = wh.definition(name, version)
+        totals, series = _cached_windows(warehouse_stamp(), name, defn.version, _text_hash(defn),
+                                         tuple(windows), trend, grain, tuple(where))
+    except MetricError as exc:
+        failed = MetricResult(name, None, {}, str(exc))
+        return [failed] * len(windows), (failed if trend else None)
+    return ([MetricResult(name, frame, meta) for frame, meta in totals],
+            None if series is None else MetricResult(name, *series))
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=2000, show_spinner=False)
 def _cached_analysis(stamp, function: str, kwargs: tuple) -> pd.DataFrame:
     return getattr(analysis, function)(get_warehouse(), **dict(kwargs))
 

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from metrics.bench import (
     PAGE_FILTER_CHANGES,
     default_range,
-    overview_requests,
+    overview_calls,
     peak_rss,
     timed,
     worker_main,
@@ -48,14 +48,14 @@ def measure_cached_overview(repeat: int) -> dict:
     from ui import data
 
     wh = data.get_warehouse()
-    requests = overview_requests(*default_range(wh.as_of))
+    calls = overview_calls(*default_range(wh.as_of))
 
     def run() -> list:
-        return [data.metric(r["name"], start=r["start"], end=r["end"], grain=r["grain"])
-                for r in requests]
+        return [data.metric_windows(c["name"], windows=c["windows"], trend=c["trend"])
+                for c in calls]
 
     stats, results = timed(run, repeat)
-    errors = [r.error for r in results if not r.ok]
+    errors = [r.error for totals, series in results for r in [*totals, series] if not r.ok]
     if errors:
         stats["error"] = errors[0]
     return stats

@@ -29,11 +29,6 @@ def attainment(value, target, direction: str) -> float | None:
     return value / target if direction == "up" else target / value
 
 
-def _total(name: str, selection: Selection) -> data.MetricResult:
-    return data.metric(name, start=selection.start, end=selection.end, grain="total",
-                       where=selection.where)
-
-
 def _value(result: data.MetricResult):
     if not result.ok or result.frame is None or result.frame.empty:
         return None
@@ -52,8 +47,24 @@ def maturing(defn, selection: Selection, as_of: dt.datetime) -> bool:
     return defn.maturity_days > 0 and selection.end > as_of - dt.timedelta(days=defn.maturity_days)
 
 
+def tile_results(name: str, selection: Selection) -> tuple[data.MetricResult, data.MetricResult,
+                                                          data.MetricResult, data.MetricResult]:
+    """This period, the previous one, the same period last year and a 12-month sparkline, from
+    one query (the previous period and last year are the same window for a 12-month range)."""
+    windows = list(dict.fromkeys([(selection.start, selection.end),
+                                  (selection.previous().start, selection.previous().end),
+                                  (selection.last_year().start, selection.last_year().end)]))
+    spark_start = _add_months(selection.end.replace(day=1), -12)
+    totals, spark = data.metric_windows(name, windows=windows, trend=(spark_start, selection.end),
+                                        grain="month", where=selection.where)
+    by_window = dict(zip(windows, totals))
+    return (by_window[windows[0]],
+            by_window[(selection.previous().start, selection.previous().end)],
+            by_window[(selection.last_year().start, selection.last_year().end)], spark)
+
+
 def render_tile(name: str, selection: Selection, targets: dict[str, float]) -> None:
-    current = _total(name, selection)
+    current, previous_result, last_year_result, spark = tile_results(name, selection)
     with st.container(border=True):
         if not current.ok:
             metric_error(current)
@@ -63,11 +74,8 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float]) -> N
         defn = data.definitions()[name]
         young = maturing(defn, selection, meta["as_of"])
         value = _value(current)
-        previous = _value(_total(name, selection.previous()))
-        last_year = _value(_total(name, selection.last_year()))
-        spark_start = _add_months(selection.end.replace(day=1), -12)
-        spark = data.metric(name, start=spark_start, end=selection.end, grain="month",
-                            where=selection.where)
+        previous = _value(previous_result)
+        last_year = _value(last_year_result)
         chart_data = None
         if spark.ok and spark.frame is not None:
             # Only finished, mature months: a cohort still converting would draw a false dip.

@@ -43,10 +43,11 @@ def test_each_size_has_build_queries_references_pages_and_memory(results):
     assert {"path", "bytes", "seconds", "rows", "rows_per_second", "peak_rss_bytes",
             "reused"} <= set(entry["build"])
     assert entry["rows"]["leads"] == 2000
-    for section in ("overview", "floor", "pandas", "drilldown"):
+    for section in ("overview", "overview_separate", "floor", "pandas", "drilldown"):
         assert {"first_ms", "median_ms", "runs_ms"} <= set(entry[section]), section
         assert len(entry[section]["runs_ms"]) == 1
-    assert entry["overview"]["queries"] == 2 * len(bench.OVERVIEW_METRICS)
+    assert entry["overview"]["queries"] == len(bench.OVERVIEW_METRICS)  # one windowed each
+    assert entry["overview_separate"]["queries"] == 2 * len(bench.OVERVIEW_METRICS)
     assert len(entry["filter_change"]["runs_ms"]) == len(bench.FILTER_CHANGES)
     assert "median_ms" in entry["overview_cached"] or "error" in entry["overview_cached"]
     assert list(entry["pages"]) == app_pages()
@@ -86,10 +87,13 @@ def test_the_ranges_are_the_dashboards(as_of):
     start, end = resolve_range("last_12_months", as_of)
     assert bench.default_range(as_of) == (start, end)
     selection = Selection(start, end, "month", (), "Last 12 months")
-    windows = {(r["start"], r["end"], r["grain"])
-               for r in bench.overview_page_requests(start, end)}
+    calls = bench.overview_page_calls(start, end)
+    assert [c["name"] for c in calls] == list(bench.OVERVIEW_METRICS)
+    windows = calls[0]["windows"]
     previous, last_year = selection.previous(), selection.last_year()
-    assert (start, end, "total") in windows
-    assert (previous.start, previous.end, "total") in windows
-    assert (last_year.start, last_year.end, "total") in windows
-    assert len(windows) == 3  # the sparkline; previous and last year are the same window here
+    assert windows[0] == (start, end)
+    assert (previous.start, previous.end) in windows
+    assert (last_year.start, last_year.end) in windows
+    assert len(windows) == len({(previous.start, previous.end), (last_year.start, last_year.end),
+                                (start, end)})
+    assert calls[0]["trend"][1] == end
