@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import numpy as np
 import pandas as pd
 from sqlglot import exp
 
@@ -172,11 +173,21 @@ class Warehouse:
     def execute(self, sql: str, params: Mapping[str, object] | None = None, *,
                 label: str = "query") -> pd.DataFrame:
         """Run one read-only statement with the time limit; return the whole result."""
+        return self._run(sql, params, label, lambda cursor: cursor.df())
+
+    def execute_rows(self, sql: str, params: Mapping[str, object] | None = None, *,
+                     label: str = "query") -> tuple[list[str], list[tuple]]:
+        """Like `execute`, as (column names, rows of Python values): for small results that
+        are split up before they become frames, where a DataFrame would only cost time."""
+        return self._run(sql, params, label,
+                         lambda cursor: ([d[0] for d in cursor.description], cursor.fetchall()))
+
+    def _run(self, sql: str, params: Mapping[str, object] | None, label: str, fetch):
         cursor = self._cursor()
         timer = threading.Timer(self.timeout_seconds, cursor.interrupt)
         timer.start()
         try:
-            return cursor.execute(sql, dict(params or {})).df()
+            return fetch(cursor.execute(sql, dict(params or {})))
         except duckdb.InterruptException:
             raise QueryTimeout(f"{label} took longer than {self.timeout_seconds:g} s and was "
                                "stopped; narrow the date range or simplify the SQL.") from None
@@ -274,30 +285,50 @@ class Warehouse:
             self._remember(key, compiled)
         params = {**request_params(request, self.as_of),
                   **window_params(window_bounds, trend_bounds)}
-        rows = self.execute(compiled.sql, {k: v for k, v in params.items() if k in compiled.params},
-                            label=f"metric {defn.name} v{defn.version}")
-        value_columns = [c for c in rows.columns if c not in (WINDOW_SET, "period")]
+        columns, rows = self.execute_rows(
+            compiled.sql, {k: v for k, v in params.items() if k in compiled.params},
+            label=f"metric {defn.name} v{defn.version}")
+        value_columns = [c for c in columns if c not in (WINDOW_SET, "period")]
+        first_value = len(columns) - len(value_columns)
         totals = []
         for i in range(len(windows)):
-            total = rows.loc[rows[WINDOW_SET] == i, value_columns].reset_index(drop=True)
-            if total.empty:  # no rows in the window: what an aggregate over nothing gives
-                total = pd.DataFrame([{c: (0 if c == "value" and defn.kind == "count" else None)
-                                       for c in value_columns}]).astype(
-                                           {c: rows[c].dtype for c in value_columns})
-            totals.append(self._finish(total, defn, compiled, "total"))
+            found = [row[first_value:] for row in rows if row[0] == i]
+            if not found:  # no rows in the window: what an aggregate over nothing gives
+                found = [tuple(0 if c == "value" and defn.kind == "count" else None
+                               for c in value_columns)]
+            totals.append(self._finish(self._frame(found, value_columns, defn), defn, compiled,
+                                       "total"))
         series = None
         if trend:
-            series = rows.loc[rows[WINDOW_SET] == TREND_SET, ["period", *value_columns]]
-            if len(series) > self.row_cap:
+            found = [row[1:] for row in rows if row[0] == TREND_SET]
+            if len(found) > self.row_cap:
                 raise QueryError(f"{defn.name} returned more than {self.row_cap} rows; use a "
                                  "coarser grain.", source=defn.name)
-            series = self._finish(series.reset_index(drop=True), defn, compiled, grain)
+            series = self._finish(self._frame(found, ["period", *value_columns], defn), defn,
+                                  compiled, grain)
         return totals, series
+
+    @staticmethod
+    def _frame(rows: list[tuple], columns: list[str], defn: MetricDefinition) -> pd.DataFrame:
+        """A small result typed as `execute` would give it: a count as int64, other numbers as
+        float64 (NULL as NaN)."""
+        data = {}
+        for i, column in enumerate(columns):
+            values = [row[i] for row in rows]
+            if column == "period":
+                data[column] = np.array(values, dtype=object)
+            elif column == "value" and defn.kind == "count":
+                data[column] = np.array(values, dtype=np.int64)
+            else:
+                data[column] = np.array([np.nan if v is None else v for v in values],
+                                        dtype=np.float64)
+        return pd.DataFrame(data, copy=False)
 
     def _finish(self, frame: pd.DataFrame, defn: MetricDefinition, compiled: CompiledQuery,
                 grain: str) -> pd.DataFrame:
         """A query's rows as the API returns them: dated periods and the metric's attrs."""
-        if "period" in frame:
+        if "period" in frame and not (len(frame) and isinstance(frame["period"].iloc[0], dt.date)
+                                      and not isinstance(frame["period"].iloc[0], dt.datetime)):
             frame["period"] = pd.to_datetime(frame["period"]).dt.date
         notes = []
         if compiled.unsplit_dimensions and defn_has_unallocated_rows(defn):
