@@ -329,6 +329,11 @@ def compile_windows(defn: MetricDefinition, metric_query: exp.Query, request: Qu
         inner.set("expressions", [exp.Column(this=exp.Star(), table=exp.to_identifier("m")),
                                   *inner_projections[1:]])
 
+    if defn.kind in _PARTIALS:
+        select = _windows_from_partials(defn, inner, len(windows), bool(trend), row_cap)
+        params = {**request_params(request, as_of), **window_params(windows, trend)}
+        return _compiled(select, params, _window_columns(defn, bool(trend)), tuple(unsplit))
+
     def flag(i: int) -> exp.Column:
         return _column("w", f"_in_w{i}")
 
@@ -366,6 +371,58 @@ def compile_windows(defn: MetricDefinition, metric_query: exp.Query, request: Qu
               .limit(row_cap + len(windows) + 1, copy=False))
     params = {**request_params(request, as_of), **window_params(windows, trend)}
     return _compiled(select, params, tuple(columns), tuple(unsplit))
+
+
+# Kinds whose value over a window can be put together from partial aggregates of its parts:
+# (partial aggregates over the metric's rows, final aggregates over the partials). A median
+# cannot, so it keeps GROUPING SETS.
+_PARTIALS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "ratio": ({"_num": "SUM(CAST(w.numerator AS DOUBLE))",
+               "_den": "SUM(CAST(w.denominator AS DOUBLE))"},
+              {"value": "SUM(c._num) / NULLIF(SUM(c._den), 0)", "numerator": "SUM(c._num)",
+               "denominator": "SUM(c._den)"}),
+    "count": ({"_n": "COUNT(w.value)"}, {"value": "COALESCE(SUM(c._n), 0)"}),
+    "sum": ({"_s": "SUM(CAST(w.value AS DOUBLE))"}, {"value": "SUM(c._s)"}),
+    "average": ({"_s": "SUM(CAST(w.value AS DOUBLE))", "_n": "COUNT(w.value)"},
+                {"value": "SUM(c._s) / NULLIF(SUM(c._n), 0)"}),
+}
+
+
+def _window_columns(defn: MetricDefinition, trend: bool) -> tuple[str, ...]:
+    values = [a.alias for a in _aggregates(defn)]
+    return (WINDOW_SET, *(["period"] if trend else []), *values)
+
+
+def _windows_from_partials(defn: MetricDefinition, inner: exp.Select, windows: int, trend: bool,
+                           row_cap: int) -> exp.Query:
+    """The windowed query for an additive kind: one GROUP BY of the rows into a few cells
+    (which windows a row is in, and its trend period), then each window's total and the
+    trend's periods summed from the cells. A single small hash aggregate over the rows, where
+    GROUPING SETS would feed every row to one aggregate per set."""
+    partials, finals = _PARTIALS[defn.kind]
+    flags = [f"w._in_w{i}" for i in range(windows + (1 if trend else 0))]
+    keys = flags + (["w._period"] if trend else [])
+    cells = exp.select(*keys, *(f"{expr} AS {name}" for name, expr in partials.items()),
+                       dialect=DIALECT).from_(inner.subquery("w", copy=False), copy=False)
+    cells = cells.group_by(*keys, dialect=DIALECT, copy=False)
+    final = [f"{expr} AS {name}" for name, expr in finals.items()]
+    branches: list[exp.Select] = []
+    for i in range(windows):
+        period = ["CAST(NULL AS DATE) AS period"] if trend else []
+        branches.append(exp.select(f"{i} AS {WINDOW_SET}", *period, *final, dialect=DIALECT)
+                        .from_("cells c").where(f"c._in_w{i}", dialect=DIALECT))
+    if trend:
+        branches.append(exp.select(f"{TREND_SET} AS {WINDOW_SET}", "c._period AS period", *final,
+                                   dialect=DIALECT)
+                        .from_("cells c").where(f"c._in_w{windows}", dialect=DIALECT)
+                        .group_by("c._period", dialect=DIALECT))
+    union: exp.Query = branches[0]
+    for branch in branches[1:]:
+        union = exp.union(union, branch, distinct=False, dialect=DIALECT)
+    order = [WINDOW_SET] + (["period NULLS LAST"] if trend else [])
+    outer = (exp.select("*").from_(union.subquery("u", copy=False), copy=False)
+             .order_by(*order, dialect=DIALECT).limit(row_cap + windows + 1))
+    return outer.with_("cells", as_=cells, copy=False)
 
 
 # -- lead dimensions without the join ----------------------------------------------------------
