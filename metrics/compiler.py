@@ -18,7 +18,7 @@ for another request of the same shape.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -304,6 +304,27 @@ def compile_windows(defn: MetricDefinition, metric_query: exp.Query, request: Qu
     read once. Result columns: window_set (the window's index, or -1 for the trend), period
     (trend rows only), then the aggregates; windows without rows have no result row.
     """
+    inner, unsplit = _window_rows(defn, metric_query, request, windows, trend, metric_columns,
+                                  lead_columns, lead_copies)
+    params = {**request_params(request, as_of), **window_params(windows, trend)}
+    if defn.kind in _PARTIALS:
+        select = _windows_from_partials([(defn.kind, "")], inner, len(windows), bool(trend),
+                                        row_cap)
+        return _compiled(select, params, _window_columns([(defn.kind, "")], bool(trend)),
+                         tuple(unsplit))
+    return _compiled(_windows_by_grouping_sets(defn, inner, len(windows), bool(trend), row_cap),
+                     params, (WINDOW_SET, *(["period"] if trend else []),
+                              *(a.alias for a in _aggregates(defn))), tuple(unsplit))
+
+
+def _window_rows(defn: MetricDefinition, metric_query: exp.Query, request: QueryRequest,
+                 windows: tuple[tuple[dt.datetime | None, dt.datetime | None], ...],
+                 trend: tuple[dt.datetime | None, dt.datetime | None] | None,
+                 metric_columns: list[str], lead_columns: Mapping[str, str],
+                 lead_copies: Mapping[str, frozenset[str]] | None
+                 ) -> tuple[exp.Select, list[str]]:
+    """The metric's filtered rows with a flag per window (_in_w<i>) and the trend's period
+    (_period), and the lead dimensions that cannot split rows without a lead."""
     if request.by:
         raise QueryError("a windowed query cannot have a breakdown.", source=defn.name)
     source = _source(defn, metric_query, metric_columns, lead_columns, lead_copies)
@@ -328,49 +349,44 @@ def compile_windows(defn: MetricDefinition, metric_query: exp.Query, request: Qu
     if source.joined:
         inner.set("expressions", [exp.Column(this=exp.Star(), table=exp.to_identifier("m")),
                                   *inner_projections[1:]])
+    return inner, unsplit
 
-    if defn.kind in _PARTIALS:
-        select = _windows_from_partials(defn, inner, len(windows), bool(trend), row_cap)
-        params = {**request_params(request, as_of), **window_params(windows, trend)}
-        return _compiled(select, params, _window_columns(defn, bool(trend)), tuple(unsplit))
 
+def _windows_by_grouping_sets(defn: MetricDefinition, inner: exp.Select, windows: int,
+                              trend: bool, row_cap: int) -> exp.Select:
+    """GROUP BY GROUPING SETS over the flagged rows: exact for every kind, medians included."""
     def flag(i: int) -> exp.Column:
         return _column("w", f"_in_w{i}")
 
-    sets: list[exp.Expression] = [exp.paren(flag(i), copy=False) for i in range(len(windows))]
-    trend_index = len(windows)
+    bounds = windows + (1 if trend else 0)
+    sets: list[exp.Expression] = [exp.paren(flag(i), copy=False) for i in range(windows)]
+    trend_index = windows
     if trend:
         sets.append(exp.Tuple(expressions=[flag(trend_index), _column("w", "_period")]))
     # The first grouping set whose flag is grouped (GROUPING(x) = 0) names the row's set.
     which = exp.Case()
-    for i in range(len(windows)):
+    for i in range(windows):
         which = which.when(exp.EQ(this=exp.func("GROUPING", flag(i)), expression=exp.Literal.number(0)),
                            exp.Literal.number(i))
     which = which.else_(exp.Literal.number(TREND_SET))
     # A row of a set counts only for the group whose flag is true.
     keep = exp.or_(*(exp.and_(exp.EQ(this=exp.func("GROUPING", flag(i)), expression=exp.Literal.number(0)),
-                              flag(i)) for i in range(len(bounds))), copy=False)
+                              flag(i)) for i in range(bounds)), copy=False)
     projections: list[exp.Expression] = [exp.alias_(which, WINDOW_SET)]
-    columns = [WINDOW_SET]
     if trend:
         projections.append(exp.alias_(_column("w", "_period"), "period"))
-        columns.append("period")
-    aggregates = [a.transform(lambda node: _column("w", node.name)
-                              if isinstance(node, exp.Column) and node.table == "m" else node)
-                  for a in _aggregates(defn)]
-    projections.extend(aggregates)
-    columns.extend(a.alias for a in aggregates)
+    projections += [a.transform(lambda node: _column("w", node.name)
+                                if isinstance(node, exp.Column) and node.table == "m" else node)
+                    for a in _aggregates(defn)]
     order: list[exp.Expression] = [exp.column(WINDOW_SET)]
     if trend:
         order.append(exp.Ordered(this=exp.column("period"), nulls_first=False))
-    select = (exp.select(*projections, copy=False)
-              .from_(inner.subquery("w", copy=False), copy=False)
-              .group_by(exp.GroupingSets(expressions=sets), copy=False)
-              .having(keep, copy=False)
-              .order_by(*order, copy=False)
-              .limit(row_cap + len(windows) + 1, copy=False))
-    params = {**request_params(request, as_of), **window_params(windows, trend)}
-    return _compiled(select, params, tuple(columns), tuple(unsplit))
+    return (exp.select(*projections, copy=False)
+            .from_(inner.subquery("w", copy=False), copy=False)
+            .group_by(exp.GroupingSets(expressions=sets), copy=False)
+            .having(keep, copy=False)
+            .order_by(*order, copy=False)
+            .limit(row_cap + windows + 1, copy=False))
 
 
 # Kinds whose value over a window can be put together from partial aggregates of its parts:
@@ -388,24 +404,33 @@ _PARTIALS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
 }
 
 
-def _window_columns(defn: MetricDefinition, trend: bool) -> tuple[str, ...]:
-    values = [a.alias for a in _aggregates(defn)]
-    return (WINDOW_SET, *(["period"] if trend else []), *values)
+Slot = tuple[str, str]  # (kind, suffix of its columns) of one metric in a windowed query
 
 
-def _windows_from_partials(defn: MetricDefinition, inner: exp.Select, windows: int, trend: bool,
+def _window_columns(slots: Sequence[Slot], trend: bool) -> tuple[str, ...]:
+    return (WINDOW_SET, *(["period"] if trend else []),
+            *(f"{name}{suffix}" for kind, suffix in slots for name in _PARTIALS[kind][1]))
+
+
+def _windows_from_partials(slots: Sequence[Slot], inner: exp.Select, windows: int, trend: bool,
                            row_cap: int) -> exp.Query:
-    """The windowed query for an additive kind: one GROUP BY of the rows into a few cells
+    """The windowed query for additive kinds: one GROUP BY of the rows into a few cells
     (which windows a row is in, and its trend period), then each window's total and the
     trend's periods summed from the cells. A single small hash aggregate over the rows, where
-    GROUPING SETS would feed every row to one aggregate per set."""
-    partials, finals = _PARTIALS[defn.kind]
+    GROUPING SETS would feed every row to one aggregate per set. Each slot is one metric
+    whose columns (value, numerator, ...) carry the slot's suffix."""
     flags = [f"w._in_w{i}" for i in range(windows + (1 if trend else 0))]
     keys = flags + (["w._period"] if trend else [])
-    cells = exp.select(*keys, *(f"{expr} AS {name}" for name, expr in partials.items()),
-                       dialect=DIALECT).from_(inner.subquery("w", copy=False), copy=False)
+    partials, final = [], []
+    for kind, suffix in slots:
+        parts, finals = _PARTIALS[kind]
+        for name, expr in parts.items():
+            partials.append(f"{_suffixed(expr, suffix, 'w')} AS {name}{suffix}")
+        for name, expr in finals.items():
+            final.append(f"{_suffixed(expr, suffix, 'c')} AS {name}{suffix}")
+    cells = exp.select(*keys, *partials, dialect=DIALECT).from_(
+        inner.subquery("w", copy=False), copy=False)
     cells = cells.group_by(*keys, dialect=DIALECT, copy=False)
-    final = [f"{expr} AS {name}" for name, expr in finals.items()]
     branches: list[exp.Select] = []
     for i in range(windows):
         period = ["CAST(NULL AS DATE) AS period"] if trend else []
@@ -423,6 +448,83 @@ def _windows_from_partials(defn: MetricDefinition, inner: exp.Select, windows: i
     outer = (exp.select("*").from_(union.subquery("u", copy=False), copy=False)
              .order_by(*order, dialect=DIALECT).limit(row_cap + windows + 1))
     return outer.with_("cells", as_=cells, copy=False)
+
+
+def _suffixed(expression: str, suffix: str, table: str) -> str:
+    """An aggregate of _PARTIALS with its table's columns renamed to carry `suffix`."""
+    def rename(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.table == table:
+            return _column(table, f"{node.name}{suffix}")
+        return node
+    return exp.maybe_parse(expression, dialect=DIALECT).transform(rename).sql(DIALECT)
+
+
+# -- several metrics in one scan ---------------------------------------------------------------
+
+_VALUE_COLUMNS = ("value", "numerator", "denominator")
+# Clauses that make a metric's SELECT more than "some columns of the rows of one table".
+_NOT_PLAIN = ("with", "joins", "laterals", "group", "having", "qualify", "distinct", "order",
+              "limit", "offset", "windows")
+
+
+def batch_suffix(i: int) -> str:
+    return f"__{i}"
+
+
+def batch_key(defn: MetricDefinition, metric_query: exp.Query) -> tuple[str, str, str] | None:
+    """Metrics with equal keys read exactly the same rows and can share one scan: additive
+    kinds whose SELECT is a plain projection of one FROM with the same WHERE and anchor.
+    None for a metric that cannot be batched."""
+    query = metric_query
+    if (defn.kind not in _PARTIALS or not isinstance(query, exp.Select)
+            or any(query.args.get(k) for k in _NOT_PLAIN) or query.args.get("from_") is None
+            or any(p.find(exp.AggFunc, exp.Window, exp.Subquery, exp.Star)
+                   for p in query.expressions)):
+        return None
+    where = query.args.get("where")
+    return (defn.anchor.lower(), query.args["from_"].sql(DIALECT),
+            where.sql(DIALECT) if where else "")
+
+
+def merge_metric_queries(queries: Sequence[exp.Select]) -> exp.Select | None:
+    """One SELECT of several batchable metrics with equal batch keys: their shared columns
+    once, and the value columns of the i-th metric suffixed with batch_suffix(i). None when
+    two of them give a shared column different expressions."""
+    shared: dict[str, exp.Expression] = {}
+    values: list[exp.Expression] = []
+    for i, query in enumerate(queries):
+        for projection in query.expressions:
+            name = projection.alias_or_name.lower()
+            if name in _VALUE_COLUMNS:
+                values.append(exp.alias_(projection.unalias().copy(),
+                                         f"{name}{batch_suffix(i)}"))
+            elif name in shared:
+                if shared[name].unalias().sql(DIALECT) != projection.unalias().sql(DIALECT):
+                    return None
+            else:
+                shared[name] = projection.copy()
+    merged = queries[0].copy()
+    merged.set("expressions", [*shared.values(), *values])
+    return merged
+
+
+def compile_window_batch(defs: Sequence[MetricDefinition], merged_query: exp.Select,
+                         request: QueryRequest, *,
+                         windows: tuple[tuple[dt.datetime | None, dt.datetime | None], ...],
+                         trend: tuple[dt.datetime | None, dt.datetime | None] | None,
+                         metric_columns: list[str], lead_columns: Mapping[str, str],
+                         row_cap: int, as_of: dt.datetime,
+                         lead_copies: Mapping[str, frozenset[str]] | None = None
+                         ) -> CompiledQuery:
+    """compile_windows for several metrics merged by merge_metric_queries: one scan, one row
+    per window and trend period, and for the i-th metric its columns suffixed with
+    batch_suffix(i)."""
+    inner, unsplit = _window_rows(defs[0], merged_query, request, windows, trend,
+                                  metric_columns, lead_columns, lead_copies)
+    slots = [(d.kind, batch_suffix(i)) for i, d in enumerate(defs)]
+    select = _windows_from_partials(slots, inner, len(windows), bool(trend), row_cap)
+    params = {**request_params(request, as_of), **window_params(windows, trend)}
+    return _compiled(select, params, _window_columns(slots, bool(trend)), tuple(unsplit))
 
 
 # -- lead dimensions without the join ----------------------------------------------------------

@@ -21,8 +21,12 @@ from metrics.compiler import (
     WINDOW_SET,
     CompiledQuery,
     QueryRequest,
+    batch_key,
+    batch_suffix,
     compile_metric,
+    compile_window_batch,
     compile_windows,
+    merge_metric_queries,
     normalise_where,
     request_params,
     request_shape,
@@ -30,7 +34,7 @@ from metrics.compiler import (
     window_shape,
 )
 from metrics.definitions import MetricDefinition, load_definition_files
-from metrics.errors import QueryError, QueryTimeout, WarehouseError
+from metrics.errors import MetricError, QueryError, QueryTimeout, WarehouseError
 from metrics.paths import METRICS_DIR, default_warehouse_path
 from metrics.sql_guard import validate_definition_columns
 
@@ -48,6 +52,8 @@ DEFAULT_TIMEOUT_SECONDS = float(os.environ.get("METRICS_QUERY_TIMEOUT", "30"))
 DEFAULT_ROW_CAP = int(os.environ.get("METRICS_ROW_CAP", "100000"))
 # Compiled SQL kept per (metric version, request shape); a shape is cheap to compile again.
 _COMPILED_CACHE_SIZE = 4096
+# (totals of each window, trend or None): what query_windows returns for one metric.
+WindowResults = tuple[list[pd.DataFrame], "pd.DataFrame | None"]
 
 
 def open_hardened(path: Path | str) -> duckdb.DuckDBPyConnection:
@@ -263,16 +269,7 @@ class Warehouse:
         """
         defn = name if isinstance(name, MetricDefinition) else self.definition(name, version)
         prepared = self.prepare(defn)
-        bounds = [(_to_utc_naive(s, "start"), _to_utc_naive(e, "end"))
-                  for s, e in [*windows, *([trend] if trend else [])]]
-        starts, ends = [s for s, _ in bounds], [e for _, e in bounds]
-        request = QueryRequest(start=None if None in starts else min(starts),
-                               end=None if None in ends else max(ends),
-                               grain=grain if trend else "total", where=normalise_where(where))
-        for s, e in bounds:  # the same checks as a single query's
-            QueryRequest(start=s, end=e, grain=grain)
-        window_bounds = tuple(bounds[:len(windows)])
-        trend_bounds = bounds[-1] if trend else None
+        request, window_bounds, trend_bounds = _window_request(windows, trend, grain, where)
         key = (defn.name, defn.version, defn.text, request_shape(request),
                window_shape(window_bounds, trend_bounds))
         with self._lock:
@@ -283,16 +280,99 @@ class Warehouse:
                                        lead_columns=self.lead_columns, row_cap=self.row_cap,
                                        as_of=self.as_of, lead_copies=self.lead_copies)
             self._remember(key, compiled)
+        columns, rows = self._run_windows(compiled, request, window_bounds, trend_bounds,
+                                          f"metric {defn.name} v{defn.version}")
+        return self._split_windows(defn, compiled, columns, rows, "", len(windows),
+                                   trend is not None, grain)
+
+    def query_window_batch(self, names: Sequence[str | MetricDefinition], *,
+                           windows: Sequence[tuple[object, object]],
+                           trend: tuple[object, object] | None = None, grain: str = "month",
+                           where: Mapping[str, object] | None = None
+                           ) -> dict[str, WindowResults | MetricError]:
+        """`query_windows` for several metrics, sharing scans: metrics that read exactly the
+        same rows (compiler.batch_key) are answered by one query. A page of tiles costs one
+        scan per distinct source instead of one per tile.
+
+        Returns {name: (totals, trend) or the MetricError of that metric}: a broken metric
+        fails alone. If a shared query fails, its metrics are retried one by one so the error
+        lands on the metric that caused it.
+        """
+        results: dict[str, WindowResults | MetricError] = {}
+        groups: dict[tuple, list[tuple[MetricDefinition, _Prepared]]] = {}
+        for name in names:
+            label = name.name if isinstance(name, MetricDefinition) else name
+            try:
+                defn = name if isinstance(name, MetricDefinition) else self.definition(name)
+                prepared = self.prepare(defn)
+            except MetricError as exc:
+                results[label] = exc
+                continue
+            key = batch_key(defn, prepared.query)
+            groups.setdefault(key if key is not None else ("alone", defn.name), []).append(
+                (defn, prepared))
+        for group in groups.values():
+            if len(group) > 1:
+                try:
+                    results.update(self._batch(group, windows, trend, grain, where))
+                    continue
+                except MetricError:
+                    pass  # answered one by one below, so each metric reports its own error
+            for defn, _ in group:
+                try:
+                    results[defn.name] = self.query_windows(defn, windows=windows, trend=trend,
+                                                            grain=grain, where=where)
+                except MetricError as exc:
+                    results[defn.name] = exc
+        return {(n.name if isinstance(n, MetricDefinition) else n): results[
+            n.name if isinstance(n, MetricDefinition) else n] for n in names}
+
+    def _batch(self, group: list[tuple[MetricDefinition, _Prepared]],
+               windows: Sequence[tuple[object, object]], trend: tuple[object, object] | None,
+               grain: str, where: Mapping[str, object] | None) -> dict[str, WindowResults]:
+        """One query for metrics with the same batch key; QueryError if they cannot share it."""
+        defs = [defn for defn, _ in group]
+        request, window_bounds, trend_bounds = _window_request(windows, trend, grain, where)
+        key = ("batch", tuple((d.name, d.version, d.text) for d in defs), request_shape(request),
+               window_shape(window_bounds, trend_bounds))
+        with self._lock:
+            compiled = self._compiled.get(key)
+        if compiled is None:
+            merged = merge_metric_queries([prepared.query for _, prepared in group])
+            if merged is None:
+                raise QueryError("these metrics give a shared column different meanings.")
+            columns = list(dict.fromkeys(c for _, prepared in group for c in prepared.columns))
+            compiled = compile_window_batch(defs, merged, request, windows=window_bounds,
+                                            trend=trend_bounds, metric_columns=columns,
+                                            lead_columns=self.lead_columns,
+                                            row_cap=self.row_cap, as_of=self.as_of,
+                                            lead_copies=self.lead_copies)
+            self._remember(key, compiled)
+        columns, rows = self._run_windows(compiled, request, window_bounds, trend_bounds,
+                                          "metrics " + ", ".join(d.name for d in defs))
+        return {defn.name: self._split_windows(defn, compiled, columns, rows, batch_suffix(i),
+                                               len(windows), trend is not None, grain)
+                for i, defn in enumerate(defs)}
+
+    def _run_windows(self, compiled: CompiledQuery, request: QueryRequest, window_bounds,
+                     trend_bounds, label: str) -> tuple[list[str], list[tuple]]:
         params = {**request_params(request, self.as_of),
                   **window_params(window_bounds, trend_bounds)}
-        columns, rows = self.execute_rows(
-            compiled.sql, {k: v for k, v in params.items() if k in compiled.params},
-            label=f"metric {defn.name} v{defn.version}")
-        value_columns = [c for c in columns if c not in (WINDOW_SET, "period")]
-        first_value = len(columns) - len(value_columns)
+        return self.execute_rows(
+            compiled.sql, {k: v for k, v in params.items() if k in compiled.params}, label=label)
+
+    def _split_windows(self, defn: MetricDefinition, compiled: CompiledQuery, columns: list[str],
+                       rows: list[tuple], suffix: str, windows: int, trend: bool, grain: str
+                       ) -> WindowResults:
+        """One metric's frames from a windowed result: its columns are those ending in
+        `suffix` (all value columns when the result holds one metric)."""
+        value_at = [i for i, c in enumerate(columns) if c not in (WINDOW_SET, "period")
+                    and (not suffix or "".join(c.rpartition("__")[1:]) == suffix)]
+        value_columns = [columns[i].rpartition(suffix)[0] if suffix else columns[i]
+                         for i in value_at]
         totals = []
-        for i in range(len(windows)):
-            found = [row[first_value:] for row in rows if row[0] == i]
+        for w in range(windows):
+            found = [tuple(row[i] for i in value_at) for row in rows if row[0] == w]
             if not found:  # no rows in the window: what an aggregate over nothing gives
                 found = [tuple(0 if c == "value" and defn.kind == "count" else None
                                for c in value_columns)]
@@ -300,7 +380,7 @@ class Warehouse:
                                        "total"))
         series = None
         if trend:
-            found = [row[1:] for row in rows if row[0] == TREND_SET]
+            found = [(row[1], *(row[i] for i in value_at)) for row in rows if row[0] == TREND_SET]
             if len(found) > self.row_cap:
                 raise QueryError(f"{defn.name} returned more than {self.row_cap} rows; use a "
                                  "coarser grain.", source=defn.name)
@@ -370,6 +450,22 @@ class Warehouse:
         step = _GRAIN_STEP[grain]
         maturity = pd.Timedelta(days=defn.maturity_days)
         return [p for p in periods if pd.Timestamp(p) + step + maturity > pd.Timestamp(self.as_of)]
+
+
+def _window_request(windows: Sequence[tuple[object, object]], trend: tuple[object, object] | None,
+                    grain: str, where: Mapping[str, object] | None
+                    ) -> tuple[QueryRequest, tuple, tuple | None]:
+    """The request a windowed query scans (the union of its windows and trend, with the
+    filters), and the windows' and trend's bounds, each checked as a single query's are."""
+    bounds = [(_to_utc_naive(s, "start"), _to_utc_naive(e, "end"))
+              for s, e in [*windows, *([trend] if trend else [])]]
+    starts, ends = [s for s, _ in bounds], [e for _, e in bounds]
+    request = QueryRequest(start=None if None in starts else min(starts),
+                           end=None if None in ends else max(ends),
+                           grain=grain if trend else "total", where=normalise_where(where))
+    for s, e in bounds:
+        QueryRequest(start=s, end=e, grain=grain)
+    return request, tuple(bounds[:len(windows)]), (bounds[-1] if trend else None)
 
 
 def defn_has_unallocated_rows(defn: MetricDefinition) -> bool:
