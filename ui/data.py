@@ -19,7 +19,7 @@ import streamlit as st
 import metrics
 from metrics import analysis
 from metrics.definitions import MetricDefinition
-from metrics.errors import MetricError
+from metrics.errors import MetricError, QueryTimeout
 from metrics.paths import (
     SQL_DIR,
     default_catalog_path,
@@ -107,35 +107,77 @@ def metric(name: str, *, start=None, end=None, grain: str = "month", by: str | N
         return MetricResult(name, None, {}, str(exc))
 
 
-@st.cache_data(ttl=CACHE_TTL, max_entries=2000, show_spinner=False)
-def _cached_windows(stamp, name: str, version: int, text_hash: str, windows: tuple, trend,
-                    grain: str, where: tuple) -> tuple[list[tuple[pd.DataFrame, dict]],
-                                                    tuple[pd.DataFrame, dict] | None]:
+WindowResults = tuple[list[MetricResult], "MetricResult | None"]
+
+
+class _NotCacheable(Exception):
+    """Carries a batch's results out of the cache when one of them timed out: a timeout may
+    pass, so it must not be remembered for an hour."""
+
+    def __init__(self, results: dict) -> None:
+        super().__init__("a metric timed out")
+        self.results = results
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=500, show_spinner=False)
+def _cached_window_batch(stamp, metrics_key: tuple[tuple[str, int, str], ...], windows: tuple,
+                         trend, grain: str, where: tuple) -> dict:
     wh = get_warehouse()
-    totals, series = wh.query_windows(name, windows=list(windows), trend=trend, grain=grain,
-                                      where={k: list(v) for k, v in where}, version=version)
-    return ([(frame, dict(frame.attrs)) for frame in totals],
-            None if series is None else (series, dict(series.attrs)))
+    defs = [wh.definition(name, version) for name, version, _ in metrics_key]
+    batch = wh.query_window_batch(defs, windows=list(windows), trend=trend, grain=grain,
+                                  where={k: list(v) for k, v in where})
+    results: dict = {}
+    for name, result in batch.items():
+        if isinstance(result, MetricError):
+            results[name] = str(result)
+        else:
+            totals, series = result
+            results[name] = ([(frame, dict(frame.attrs)) for frame in totals],
+                             None if series is None else (series, dict(series.attrs)))
+    if any(isinstance(r, QueryTimeout) for r in batch.values()):
+        raise _NotCacheable(results)
+    return results
 
 
-def metric_windows(name: str, *, windows: list[tuple], trend: tuple | None = None,
-                   grain: str = "month", where: tuple = (),
-                   version: int | None = None) -> tuple[list[MetricResult], MetricResult | None]:
-    """Totals over several windows and a trend of one metric from one cached query (one scan).
+def metric_window_batch(names: list[str], *, windows: list[tuple], trend: tuple | None = None,
+                        grain: str = "month", where: tuple = ()) -> dict[str, WindowResults]:
+    """Totals over several windows and a trend of the active versions of several metrics,
+    from one cached call and in as few scans as the engine can share
+    (Warehouse.query_window_batch). Each result is what `metric` would return for that
+    window; a metric that fails gets its error in each of its results and the others are
+    unaffected, so one broken tile never breaks the page."""
+    def failed(name: str, error: str) -> WindowResults:
+        result = MetricResult(name, None, {}, error)
+        return [result] * len(windows), (result if trend else None)
 
-    Each result is what `metric` would return for that window; on failure every result carries
-    the error, so the caller's tile shows it and the rest of the page renders.
-    """
+    out: dict[str, WindowResults] = {}
     try:
         wh = get_warehouse()
-        defn = wh.definition(name, version)
-        totals, series = _cached_windows(warehouse_stamp(), name, defn.version, _text_hash(defn),
-                                         tuple(windows), trend, grain, tuple(where))
+        active = wh.definitions()
+        stamp = warehouse_stamp()
     except MetricError as exc:
-        failed = MetricResult(name, None, {}, str(exc))
-        return [failed] * len(windows), (failed if trend else None)
-    return ([MetricResult(name, frame, meta) for frame, meta in totals],
-            None if series is None else MetricResult(name, *series))
+        return {name: failed(name, str(exc)) for name in names}
+    key = []
+    for name in names:
+        if name in active:
+            key.append((name, active[name].version, _text_hash(active[name])))
+        else:
+            out[name] = failed(name, f"there is no metric '{name}'.")
+    try:
+        results = _cached_window_batch(stamp, tuple(key), tuple(windows), trend, grain,
+                                       tuple(where))
+    except _NotCacheable as uncached:
+        results = uncached.results
+    except MetricError as exc:
+        results = {name: str(exc) for name, _, _ in key}
+    for name, result in results.items():
+        if isinstance(result, str):
+            out[name] = failed(name, result)
+        else:
+            totals, series = result
+            out[name] = ([MetricResult(name, frame, meta) for frame, meta in totals],
+                         None if series is None else MetricResult(name, *series))
+    return {name: out[name] for name in names}
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=2000, show_spinner=False)

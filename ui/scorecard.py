@@ -47,24 +47,32 @@ def maturing(defn, selection: Selection, as_of: dt.datetime) -> bool:
     return defn.maturity_days > 0 and selection.end > as_of - dt.timedelta(days=defn.maturity_days)
 
 
-def tile_results(name: str, selection: Selection) -> tuple[data.MetricResult, data.MetricResult,
-                                                          data.MetricResult, data.MetricResult]:
-    """This period, the previous one, the same period last year and a 12-month sparkline, from
-    one query (the previous period and last year are the same window for a 12-month range)."""
-    windows = list(dict.fromkeys([(selection.start, selection.end),
-                                  (selection.previous().start, selection.previous().end),
-                                  (selection.last_year().start, selection.last_year().end)]))
+TileResults = tuple[data.MetricResult, data.MetricResult, data.MetricResult, data.MetricResult]
+
+
+def scorecard_results(names: list[str] | tuple[str, ...], selection: Selection
+                      ) -> dict[str, TileResults]:
+    """For each tile: this period, the previous one, the same period last year and a
+    12-month sparkline. The engine answers all tiles in one cached batch, one scan per source
+    the metrics share (the previous period and last year are the same window for a 12-month
+    range)."""
+    previous = (selection.previous().start, selection.previous().end)
+    last_year = (selection.last_year().start, selection.last_year().end)
+    windows = list(dict.fromkeys([(selection.start, selection.end), previous, last_year]))
     spark_start = _add_months(selection.end.replace(day=1), -12)
-    totals, spark = data.metric_windows(name, windows=windows, trend=(spark_start, selection.end),
-                                        grain="month", where=selection.where)
-    by_window = dict(zip(windows, totals))
-    return (by_window[windows[0]],
-            by_window[(selection.previous().start, selection.previous().end)],
-            by_window[(selection.last_year().start, selection.last_year().end)], spark)
+    batch = data.metric_window_batch(list(names), windows=windows,
+                                     trend=(spark_start, selection.end), grain="month",
+                                     where=selection.where)
+    tiles = {}
+    for name, (totals, spark) in batch.items():
+        by_window = dict(zip(windows, totals))
+        tiles[name] = (by_window[windows[0]], by_window[previous], by_window[last_year], spark)
+    return tiles
 
 
-def render_tile(name: str, selection: Selection, targets: dict[str, float]) -> None:
-    current, previous_result, last_year_result, spark = tile_results(name, selection)
+def render_tile(name: str, selection: Selection, targets: dict[str, float],
+                results: TileResults) -> None:
+    current, previous_result, last_year_result, spark = results
     with st.container(border=True):
         if not current.ok:
             metric_error(current)

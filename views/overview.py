@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import data, filters
-from ui.scorecard import SCORECARD, render_tile
+from ui.scorecard import SCORECARD, render_tile, scorecard_results
 
 selection = filters.current()
 st.title("The metrics that matter")
@@ -12,7 +12,8 @@ st.caption(f"{selection.label}: {selection.describe()} · {filters.describe_filt
            "arrows are green when the change is good for the business.")
 
 targets = data.targets()
+tiles = scorecard_results(SCORECARD, selection)
 for row_start in range(0, len(SCORECARD), 4):
     for column, name in zip(st.columns(4), SCORECARD[row_start:row_start + 4]):
         with column:
-            render_tile(name, selection, targets)
+            render_tile(name, selection, targets, tiles[name])
