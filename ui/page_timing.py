@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from metrics.bench import (
     PAGE_FILTER_CHANGES,
     default_range,
-    overview_calls,
+    overview_batch,
     peak_rss,
     timed,
     worker_main,
@@ -48,14 +48,15 @@ def measure_cached_overview(repeat: int) -> dict:
     from ui import data
 
     wh = data.get_warehouse()
-    calls = overview_calls(*default_range(wh.as_of))
+    batch = overview_batch(*default_range(wh.as_of))
 
-    def run() -> list:
-        return [data.metric_windows(c["name"], windows=c["windows"], trend=c["trend"])
-                for c in calls]
+    def run() -> dict:
+        return data.metric_window_batch(batch["names"], windows=batch["windows"],
+                                        trend=batch["trend"])
 
     stats, results = timed(run, repeat)
-    errors = [r.error for totals, series in results for r in [*totals, series] if not r.ok]
+    errors = [r.error for totals, series in results.values() for r in [*totals, series]
+              if not r.ok]
     if errors:
         stats["error"] = errors[0]
     return stats
