@@ -6,19 +6,29 @@ import datetime as dt
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
+import streamlit as st
 
 from ui.format import UNIT_AXIS_TITLES, format_value, plotly_tick_format
 
 PALETTE = ["#2563eb", "#f97316", "#10b981", "#a855f7", "#ef4444", "#0ea5e9", "#eab308",
            "#64748b", "#ec4899", "#14b8a6"]
 MARKETING, SALES, NEUTRAL, INCOMPLETE = "#2563eb", "#f97316", "#64748b", "#94a3b8"
+# Every figure starts from this template: setting it per figure would copy a second template
+# into each one after go.Figure() has copied the default, the costliest step of a cached rerun.
+pio.templates.default = "plotly_white"
+# Building and validating a figure costs 10-20 ms, more than everything else on a cached
+# rerun. A figure is a pure function of its (small, aggregated) inputs and is never changed
+# after it is built (st.plotly_chart serialises a copy), so one built figure is shared by
+# every rerun and session that draws the same data.
+_shared_figure = st.cache_resource(max_entries=500, ttl=3600, show_spinner=False)
 
 
 def _layout(fig: go.Figure, title: str, *, x_title: str | None, y_title: str | None,
             unit: str | None = None, height: int = 380) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 17}},
-        template="plotly_white", height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
         # Legends sit under the plot: above it they collide with the title.
         font={"size": 13}, legend={"orientation": "h", "yanchor": "top", "y": -0.18,
                                    "x": 0, "xanchor": "left", "title": None},
@@ -35,6 +45,7 @@ def grain_title(grain: str) -> str:
             "year": "Year"}.get(grain, "Period")
 
 
+@_shared_figure
 def trend_chart(frame: pd.DataFrame, meta: dict, *, title: str, grain: str, by: str | None = None,
                 target: float | None = None, activations: list[tuple[int, dt.datetime]] = (),
                 height: int = 380) -> go.Figure:
@@ -77,6 +88,7 @@ def trend_chart(frame: pd.DataFrame, meta: dict, *, title: str, grain: str, by: 
                    unit=unit, height=height)
 
 
+@_shared_figure
 def funnel_chart(funnel: pd.DataFrame, *, title: str) -> go.Figure:
     """The waterfall: count per stage with conversion from the previous stage."""
     text = [
@@ -93,6 +105,7 @@ def funnel_chart(funnel: pd.DataFrame, *, title: str) -> go.Figure:
     return fig
 
 
+@_shared_figure
 def cohort_heatmap(cohorts: pd.DataFrame, *, stage_label: str, title: str) -> go.Figure:
     """Rows = MQL month, columns = weeks since MQL; blank cells are not observable yet."""
     pivot = cohorts.pivot_table(index="cohort", columns="weeks_since_mql", values="share",
@@ -114,6 +127,7 @@ def cohort_heatmap(cohorts: pd.DataFrame, *, stage_label: str, title: str) -> go
     return fig
 
 
+@_shared_figure
 def bar_chart(frame: pd.DataFrame, *, x: str, y: str, title: str, unit: str, x_title: str,
               y_title: str, color: str | None = None, horizontal: bool = False,
               stacked: bool = True, height: int = 380) -> go.Figure:
@@ -139,6 +153,7 @@ def bar_chart(frame: pd.DataFrame, *, x: str, y: str, title: str, unit: str, x_t
     return _layout(fig, title, x_title=x_title, y_title=y_title, unit=unit, height=height)
 
 
+@_shared_figure
 def journey_chart(journey: pd.DataFrame, *, title: str) -> go.Figure:
     """Every stage change and touch of one lead on one timeline, one lane per kind."""
     lanes = {"marketing": "Marketing touches", "sales": "Sales touches"}
