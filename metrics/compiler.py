@@ -300,8 +300,8 @@ def compile_windows(defn: MetricDefinition, metric_query: exp.Query, request: Qu
     `request` gives the filters, the trend's grain and the scanned range (which must cover
     every window). Each window [start, end) of `windows` gets its total, as `compile_metric`
     with grain total would compute it; `trend`, if given, gets the series at request.grain.
-    GROUP BY GROUPING SETS keeps every aggregate exact (medians included) while the rows are
-    read once. Result columns: window_set (the window's index, or -1 for the trend), period
+    Additive kinds sum partial aggregates of a few cells (_windows_from_partials); a median
+    groups by GROUPING SETS, exact though costlier. Either way the rows are read once. Result columns: window_set (the window's index, or -1 for the trend), period
     (trend rows only), then the aggregates; windows without rows have no result row.
     """
     inner, unsplit = _window_rows(defn, metric_query, request, windows, trend, metric_columns,
