@@ -29,8 +29,10 @@ def _layout(fig: go.Figure, title: str, *, x_title: str | None, y_title: str | N
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 17}},
         height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        # Legends sit under the plot: above it they collide with the title.
-        font={"size": 13}, legend={"orientation": "h", "yanchor": "top", "y": -0.18,
+        # Legends sit under the plot (above it they collide with the title), and below the
+        # x-axis title when there is one.
+        font={"size": 13}, legend={"orientation": "h", "yanchor": "top",
+                                   "y": -0.18 if x_title is None else -0.26,
                                    "x": 0, "xanchor": "left", "title": None},
         hovermode="x unified",
     )
