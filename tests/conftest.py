@@ -24,3 +24,16 @@ def tiny(tiny_warehouse_path):
     wh = metrics.open_warehouse(tiny_warehouse_path)
     yield wh
     wh.close()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """A small generated warehouse (3,000 leads): realistic data for comparing two ways of
+    computing the same numbers, where the tiny warehouse has too few rows to tell them apart."""
+    import metrics
+    from demo_warehouse import build_demo_warehouse
+
+    wh = metrics.open_warehouse(build_demo_warehouse(
+        tmp_path_factory.mktemp("demo") / "warehouse.duckdb", leads=3000))
+    yield wh
+    wh.close()

@@ -8,7 +8,6 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-import metrics
 from metrics.compiler import QueryRequest, compile_metric, normalise_where, request_shape
 from metrics.definitions import load_definition_files, parse_definition
 
@@ -23,15 +22,6 @@ CASES = [
     (None, {"lead_score": ["0.5", "80"]}),
 ]
 
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from demo_warehouse import build_demo_warehouse
-
-    wh = metrics.open_warehouse(build_demo_warehouse(
-        tmp_path_factory.mktemp("compiler") / "warehouse.duckdb", leads=3000))
-    yield wh
-    wh.close()
 
 
 def joined(wh, name: str, **kwargs) -> pd.DataFrame:

@@ -8,8 +8,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-import metrics
-from metrics.definitions import load_definition_files
+from metrics.definitions import load_definition_files, parse_definition
 from metrics.errors import QueryError
 
 NAMES = sorted(load_definition_files())
@@ -24,15 +23,6 @@ CASES = [
 WHERES = [None, {"segment": ["SMB"]}, {"region": ["EMEA"], "source_channel": ["webinars"]},
           {"segment": ["nobody"]}]
 
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from demo_warehouse import build_demo_warehouse
-
-    wh = metrics.open_warehouse(build_demo_warehouse(
-        tmp_path_factory.mktemp("windows") / "warehouse.duckdb", leads=2000))
-    yield wh
-    wh.close()
 
 
 def assert_same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -137,8 +127,6 @@ def test_metrics_that_read_the_same_rows_share_one_scan(tiny):
 
 def _variant(name: str, new_name: str, numerator: str):
     """A copy of a metric under another name whose numerator is `numerator`."""
-    from metrics.definitions import parse_definition
-
     text = load_definition_files()[name].text
     text = text.replace(f"-- name: {name}", f"-- name: {new_name}")
     text = text.replace("CASE WHEN first_sal_at IS NOT NULL THEN 1 ELSE 0 END", numerator)
@@ -162,7 +150,6 @@ def test_metrics_that_give_a_shared_column_different_meanings_run_apart(tiny):
     other = _variant("sla_first_touch_compliance", "other_sla", "1")
     other_text = other.text.replace("first_sales_touch_rep_id AS touched_by",
                                     "owner_id AS touched_by")
-    from metrics.definitions import parse_definition
     other = parse_definition(other_text, source="other_sla.sql")
     window = [(D(2025, 1, 1), D(2025, 4, 1))]
     batch = tiny.query_window_batch(["sla_first_touch_compliance", other], windows=window)
