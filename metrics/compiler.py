@@ -138,8 +138,8 @@ class _Source:
     """The filtered rows of one metric: `SELECT ... FROM (metric) m [JOIN leads d] WHERE ...`.
 
     `dimension` resolves a dimension name to its expression (the metric's own column, a lead
-    column the metric carries, or the joined lead's); `finish` adds the lead join if a
-    dimension needed it. Shared by the plain and the windowed compilation.
+    column the metric carries, or the joined lead's); `select` adds the carried columns or the
+    lead join that the dimensions needed. Shared by the plain and the windowed compilation.
     """
 
     defn: MetricDefinition
@@ -301,17 +301,16 @@ def compile_windows(defn: MetricDefinition, metric_query: exp.Query, request: Qu
     every window). Each window [start, end) of `windows` gets its total, as `compile_metric`
     with grain total would compute it; `trend`, if given, gets the series at request.grain.
     Additive kinds sum partial aggregates of a few cells (_windows_from_partials); a median
-    groups by GROUPING SETS, exact though costlier. Either way the rows are read once. Result columns: window_set (the window's index, or -1 for the trend), period
-    (trend rows only), then the aggregates; windows without rows have no result row.
+    groups by GROUPING SETS, exact though costlier. Either way the rows are read once.
+    Result columns: window_set (the window's index, or -1 for the trend), period (trend rows
+    only), then the aggregates; windows without rows have no result row.
     """
     inner, unsplit = _window_rows(defn, metric_query, request, windows, trend, metric_columns,
                                   lead_columns, lead_copies)
-    params = {**request_params(request, as_of), **window_params(windows, trend)}
     if defn.kind in _PARTIALS:
-        select = _windows_from_partials([(defn.kind, "")], inner, len(windows), bool(trend),
-                                        row_cap)
-        return _compiled(select, params, _window_columns([(defn.kind, "")], bool(trend)),
-                         tuple(unsplit))
+        return _compiled_partials([(defn.kind, "")], inner, unsplit, request, windows, trend,
+                                  row_cap, as_of)
+    params = {**request_params(request, as_of), **window_params(windows, trend)}
     return _compiled(_windows_by_grouping_sets(defn, inner, len(windows), bool(trend), row_cap),
                      params, (WINDOW_SET, *(["period"] if trend else []),
                               *(a.alias for a in _aggregates(defn))), tuple(unsplit))
@@ -410,6 +409,14 @@ Slot = tuple[str, str]  # (kind, suffix of its columns) of one metric in a windo
 def _window_columns(slots: Sequence[Slot], trend: bool) -> tuple[str, ...]:
     return (WINDOW_SET, *(["period"] if trend else []),
             *(f"{name}{suffix}" for kind, suffix in slots for name in _PARTIALS[kind][1]))
+
+
+def _compiled_partials(slots: Sequence[Slot], inner: exp.Select, unsplit: list[str],
+                       request: QueryRequest, windows: tuple, trend: tuple | None, row_cap: int,
+                       as_of: dt.datetime) -> CompiledQuery:
+    select = _windows_from_partials(slots, inner, len(windows), bool(trend), row_cap)
+    params = {**request_params(request, as_of), **window_params(windows, trend)}
+    return _compiled(select, params, _window_columns(slots, bool(trend)), tuple(unsplit))
 
 
 def _windows_from_partials(slots: Sequence[Slot], inner: exp.Select, windows: int, trend: bool,
@@ -522,9 +529,7 @@ def compile_window_batch(defs: Sequence[MetricDefinition], merged_query: exp.Sel
     inner, unsplit = _window_rows(defs[0], merged_query, request, windows, trend,
                                   metric_columns, lead_columns, lead_copies)
     slots = [(d.kind, batch_suffix(i)) for i, d in enumerate(defs)]
-    select = _windows_from_partials(slots, inner, len(windows), bool(trend), row_cap)
-    params = {**request_params(request, as_of), **window_params(windows, trend)}
-    return _compiled(select, params, _window_columns(slots, bool(trend)), tuple(unsplit))
+    return _compiled_partials(slots, inner, unsplit, request, windows, trend, row_cap, as_of)
 
 
 # -- lead dimensions without the join ----------------------------------------------------------
