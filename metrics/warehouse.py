@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -270,16 +271,13 @@ class Warehouse:
         defn = name if isinstance(name, MetricDefinition) else self.definition(name, version)
         prepared = self.prepare(defn)
         request, window_bounds, trend_bounds = _window_request(windows, trend, grain, where)
-        key = (defn.name, defn.version, defn.text, request_shape(request),
-               window_shape(window_bounds, trend_bounds))
-        with self._lock:
-            compiled = self._compiled.get(key)
-        if compiled is None:
-            compiled = compile_windows(defn, prepared.query, request, windows=window_bounds,
-                                       trend=trend_bounds, metric_columns=prepared.columns,
-                                       lead_columns=self.lead_columns, row_cap=self.row_cap,
-                                       as_of=self.as_of, lead_copies=self.lead_copies)
-            self._remember(key, compiled)
+        compiled = self._compiled_once(
+            (defn.name, defn.version, defn.text, request_shape(request),
+             window_shape(window_bounds, trend_bounds)),
+            lambda: compile_windows(defn, prepared.query, request, windows=window_bounds,
+                                    trend=trend_bounds, metric_columns=prepared.columns,
+                                    lead_columns=self.lead_columns, row_cap=self.row_cap,
+                                    as_of=self.as_of, lead_copies=self.lead_copies))
         columns, rows = self._run_windows(compiled, request, window_bounds, trend_bounds,
                                           f"metric {defn.name} v{defn.version}")
         return self._split_windows(defn, compiled, columns, rows, "", len(windows),
@@ -298,10 +296,10 @@ class Warehouse:
         fails alone. If a shared query fails, its metrics are retried one by one so the error
         lands on the metric that caused it.
         """
+        labels = [n.name if isinstance(n, MetricDefinition) else n for n in names]
         results: dict[str, WindowResults | MetricError] = {}
         groups: dict[tuple, list[tuple[MetricDefinition, _Prepared]]] = {}
-        for name in names:
-            label = name.name if isinstance(name, MetricDefinition) else name
+        for name, label in zip(names, labels):
             try:
                 defn = name if isinstance(name, MetricDefinition) else self.definition(name)
                 prepared = self.prepare(defn)
@@ -324,8 +322,7 @@ class Warehouse:
                                                             grain=grain, where=where)
                 except MetricError as exc:
                     results[defn.name] = exc
-        return {(n.name if isinstance(n, MetricDefinition) else n): results[
-            n.name if isinstance(n, MetricDefinition) else n] for n in names}
+        return {label: results[label] for label in labels}
 
     def _batch(self, group: list[tuple[MetricDefinition, _Prepared]],
                windows: Sequence[tuple[object, object]], trend: tuple[object, object] | None,
@@ -333,21 +330,20 @@ class Warehouse:
         """One query for metrics with the same batch key; QueryError if they cannot share it."""
         defs = [defn for defn, _ in group]
         request, window_bounds, trend_bounds = _window_request(windows, trend, grain, where)
-        key = ("batch", tuple((d.name, d.version, d.text) for d in defs), request_shape(request),
-               window_shape(window_bounds, trend_bounds))
-        with self._lock:
-            compiled = self._compiled.get(key)
-        if compiled is None:
+
+        def compile_batch() -> CompiledQuery:
             merged = merge_metric_queries([prepared.query for _, prepared in group])
             if merged is None:
                 raise QueryError("these metrics give a shared column different meanings.")
             columns = list(dict.fromkeys(c for _, prepared in group for c in prepared.columns))
-            compiled = compile_window_batch(defs, merged, request, windows=window_bounds,
-                                            trend=trend_bounds, metric_columns=columns,
-                                            lead_columns=self.lead_columns,
-                                            row_cap=self.row_cap, as_of=self.as_of,
-                                            lead_copies=self.lead_copies)
-            self._remember(key, compiled)
+            return compile_window_batch(defs, merged, request, windows=window_bounds,
+                                        trend=trend_bounds, metric_columns=columns,
+                                        lead_columns=self.lead_columns, row_cap=self.row_cap,
+                                        as_of=self.as_of, lead_copies=self.lead_copies)
+
+        compiled = self._compiled_once(
+            ("batch", tuple((d.name, d.version, d.text) for d in defs), request_shape(request),
+             window_shape(window_bounds, trend_bounds)), compile_batch)
         columns, rows = self._run_windows(compiled, request, window_bounds, trend_bounds,
                                           "metrics " + ", ".join(d.name for d in defs))
         return {defn.name: self._split_windows(defn, compiled, columns, rows, batch_suffix(i),
@@ -366,10 +362,12 @@ class Warehouse:
                        ) -> WindowResults:
         """One metric's frames from a windowed result: its columns are those ending in
         `suffix` (all value columns when the result holds one metric)."""
-        value_at = [i for i, c in enumerate(columns) if c not in (WINDOW_SET, "period")
-                    and (not suffix or "".join(c.rpartition("__")[1:]) == suffix)]
-        value_columns = [columns[i].rpartition(suffix)[0] if suffix else columns[i]
-                         for i in value_at]
+        value_at, value_columns = [], []
+        for i, column in enumerate(columns):
+            base, sep, index = column.rpartition("__") if suffix else (column, "", "")
+            if column not in (WINDOW_SET, "period") and sep + index == suffix:
+                value_at.append(i)
+                value_columns.append(base)
         totals = []
         for w in range(windows):
             found = [tuple(row[i] for i in value_at) for row in rows if row[0] == w]
@@ -422,25 +420,27 @@ class Warehouse:
         )
         return frame
 
-    def _remember(self, key: tuple, compiled: CompiledQuery) -> None:
+    def _compiled_once(self, key: tuple, compile_: Callable[[], CompiledQuery]) -> CompiledQuery:
+        """The compiled SQL for `key`, compiling it with `compile_()` the first time."""
         with self._lock:
-            if len(self._compiled) >= _COMPILED_CACHE_SIZE:
-                self._compiled.clear()
-            self._compiled[key] = compiled
+            compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = compile_()
+            with self._lock:
+                if len(self._compiled) >= _COMPILED_CACHE_SIZE:
+                    self._compiled.clear()
+                self._compiled[key] = compiled
+        return compiled
 
     def _compile(self, prepared: _Prepared, request: QueryRequest) -> CompiledQuery:
         """The metric's SQL for requests of this shape, compiled once (values are parameters)."""
         defn = prepared.definition
-        key = (defn.name, defn.version, defn.text, request_shape(request))
-        with self._lock:
-            compiled = self._compiled.get(key)
-        if compiled is None:
-            compiled = compile_metric(defn, prepared.query, request,
-                                      metric_columns=prepared.columns,
-                                      lead_columns=self.lead_columns, row_cap=self.row_cap,
-                                      as_of=self.as_of, lead_copies=self.lead_copies)
-            self._remember(key, compiled)
-        return compiled
+        return self._compiled_once(
+            (defn.name, defn.version, defn.text, request_shape(request)),
+            lambda: compile_metric(defn, prepared.query, request,
+                                   metric_columns=prepared.columns,
+                                   lead_columns=self.lead_columns, row_cap=self.row_cap,
+                                   as_of=self.as_of, lead_copies=self.lead_copies))
 
     def _incomplete_periods(self, frame: pd.DataFrame, grain: str,
                             defn: MetricDefinition) -> list[dt.date]:
@@ -470,7 +470,13 @@ def _window_request(windows: Sequence[tuple[object, object]], trend: tuple[objec
 
 def defn_has_unallocated_rows(defn: MetricDefinition) -> bool:
     """Metrics that read campaign cost produce rows with no lead_id."""
-    tables = {t.name.lower() for t in exp.maybe_parse(defn.sql, dialect="duckdb").find_all(exp.Table)}
+    return _reads_campaign_cost(defn.sql)
+
+
+@functools.lru_cache(maxsize=1024)
+def _reads_campaign_cost(sql: str) -> bool:
+    # Asked for every frame of every filtered query (each window of a tile): parse once per text.
+    tables = {t.name.lower() for t in exp.maybe_parse(sql, dialect="duckdb").find_all(exp.Table)}
     return bool(tables & {"campaign_spend", "campaigns"})
 
 
