@@ -1,8 +1,9 @@
 """Fixed, parameterised analyses for the dashboard pages, beyond single metrics.
 
 Every function takes the warehouse and keyword-only `start`/`end` (naive UTC, end exclusive)
-and `where` (lead columns -> allowed values), and returns a tidy DataFrame ready to chart.
-Filters come from metrics.selection (sqlglot expressions with bound parameters); the SQL text
+and `where` (a metrics.selection.LeadFilter, or anything LeadFilter.of takes), and returns a
+tidy DataFrame ready to chart. Filters become SQL in metrics.selection.lead_condition, the
+same function the metric compiler uses (sqlglot expressions with bound parameters); the SQL text
 here is fixed, and the only identifiers put into it come from fixed lists or the stage model
 (whose names are checked against `^[a-z][a-z0-9_]*$`), so no user value is ever interpolated.
 
@@ -22,16 +23,18 @@ from sqlglot import exp
 from metrics.build import REJECTION_STAGES
 from metrics.errors import QueryError
 from metrics.model import load_model
-from metrics.selection import lead_filter, time_filter
+from metrics.selection import LeadFilter, columns_of, lead_condition, time_filter
 from metrics.warehouse import Warehouse
 
-Where = Mapping[str, Sequence[str]] | None
+Where = LeadFilter | Mapping[str, Sequence[str]] | None
 
 NONE_LABEL = "(none)"
 UNASSIGNED = "(unassigned)"
 NO_REASON = "(no reason given)"
 # Lead columns a funnel can be split by: few distinct values, all on lead_lifecycle.
 SPLIT_DIMENSIONS = ("segment", "region", "source_channel", "sourced_by", "industry")
+# The lead columns campaign_spend rows carry (a campaign and its channel).
+SPEND_DIMENSIONS = ("campaign_id", "source_channel")
 # Lead columns whose values filter_options offers in the sidebar.
 OPTION_DIMENSIONS = ("segment", "region", "source_channel")
 STAGE_LABELS = {"lead": "Lead", "mql": "MQL", "sal": "SAL", "sql": "SQL",
@@ -65,18 +68,21 @@ def _first_at(stage: str, table: str = "l") -> str:
     return exp.column(name, table=table).sql("duckdb")
 
 
-def _lead_condition(where: Where, *, table: str, prefix: str = "f") -> tuple[exp.Expression, dict]:
-    try:
-        return lead_filter(where, table=table, prefix=prefix)
-    except ValueError as exc:
-        raise QueryError(f"{exc}.") from None
+def _lead_condition(wh: Warehouse, where: Where, *, table: str = "l",
+                    source: str = "lead_lifecycle", prefix: str = "f") -> tuple[exp.Expression, dict]:
+    """The lead filter on rows of `source` (as `table`): the lead columns `source` carries are
+    read from it, the others are looked up in `leads` by lead_id."""
+    resolve = columns_of(table, wh.lead_columns, wh.lead_copies.get(source, frozenset()))
+    condition, params, _ = lead_condition(LeadFilter.of(where), resolve, prefix=prefix)
+    return condition, params
 
 
-def _span(column: str, start, end, where: Where, *, table: str = "l",
+def _span(wh: Warehouse, column: str, start, end, where: Where, *, table: str = "l",
           prefix: str = "f") -> tuple[str, dict]:
-    """SQL text and parameters: `table.column` in [start, end) and the lead filter on `table`."""
+    """SQL text and parameters: lead_lifecycle's `table.column` in [start, end) and the lead
+    filter."""
     time_cond, time_params = time_filter(column, table=table, start=start, end=end)
-    lead_cond, lead_params = _lead_condition(where, table=table, prefix=prefix)
+    lead_cond, lead_params = _lead_condition(wh, where, table=table, prefix=prefix)
     return exp.and_(time_cond, lead_cond).sql("duckdb"), {**time_params, **lead_params}
 
 
@@ -85,16 +91,12 @@ def _in_range(column: str, start, end, *, table: str) -> tuple[str, dict]:
     return condition.sql("duckdb"), params
 
 
-def _opportunities(where: Where, *, prefix: str = "f") -> tuple[str, str, dict]:
-    """FROM clause, lead condition and parameters for opportunities of the filtered leads.
-
-    opportunity_lifecycle carries only some lead columns, so a filter joins `leads` (as l) and
-    filters there; without a filter nothing is joined. Queries must qualify columns with o.
-    """
-    condition, params = _lead_condition(where, table="l", prefix=prefix)
-    source = ("opportunity_lifecycle o JOIN leads l ON l.lead_id = o.lead_id" if params
-              else "opportunity_lifecycle o")
-    return source, condition.sql("duckdb"), params
+def _opportunities(wh: Warehouse, where: Where, *, prefix: str = "f") -> tuple[str, str, dict]:
+    """FROM clause, lead condition and parameters for opportunities of the filtered leads
+    (opportunity_lifecycle as o; the lead columns it does not carry are looked up in leads)."""
+    condition, params = _lead_condition(wh, where, table="o", source="opportunity_lifecycle",
+                                        prefix=prefix)
+    return "opportunity_lifecycle o", condition.sql("duckdb"), params
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
@@ -125,7 +127,7 @@ def funnel(wh: Warehouse, *, start=None, end=None, where: Where = None) -> pd.Da
     Conversions are NaN where the earlier count is 0.
     """
     stages = _funnel_stages()
-    condition, params = _span("created_at", start, end, where)
+    condition, params = _span(wh, "created_at", start, end, where)
     row = wh.execute(f"SELECT {_reach_aggregates(stages)} FROM lead_lifecycle l WHERE {condition}",
                      params, label="funnel").iloc[0]
     frame = pd.DataFrame({
@@ -152,7 +154,7 @@ def breakdown_funnel(wh: Warehouse, *, dimension: str, start=None, end=None,
         raise QueryError(f"cannot split the funnel by '{dimension}'; use one of "
                          f"{', '.join(SPLIT_DIMENSIONS)}.")
     stages = _funnel_stages()
-    condition, params = _span("created_at", start, end, where)
+    condition, params = _span(wh, "created_at", start, end, where)
     value = exp.column(dimension, table="l").sql("duckdb")
     wide = wh.execute(
         f"SELECT COALESCE(CAST({value} AS VARCHAR), $none) AS value, {_reach_aggregates(stages)} "
@@ -200,7 +202,7 @@ def cohort_progress(wh: Warehouse, *, start=None, end=None, where: Where = None,
                          f"not {', '.join(unknown) or 'none'}.")
     if max_weeks < 0:
         raise QueryError("max_weeks must be zero or more.")
-    condition, params = _span("first_mql_at", start, end, where)
+    condition, params = _span(wh, "first_mql_at", start, end, where)
     # Weeks needed = ceil(elapsed / 1 week), clipped to [0, max_weeks + 1]; the top value only
     # means "later than the window", so the aggregate stays small however long the history is.
     # NULL (never reached) stays NULL: GREATEST and LEAST would skip it, hence the CASE.
@@ -249,7 +251,7 @@ def stage_velocity(wh: Warehouse, *, start=None, end=None, where: Where = None) 
     """
     stages = _funnel_stages()
     pairs = list(zip(stages[:-1], stages[1:]))
-    condition, params = _lead_condition(where, table="l")
+    condition, params = _lead_condition(wh, where)
     durations, time_params = [], {}
     for i, (a, b) in enumerate(pairs):
         in_range, time_params = _in_range(
@@ -283,7 +285,7 @@ def pipeline_velocity(wh: Warehouse, *, start=None, end=None, where: Where = Non
     period; cycle_days = median created → closed days of those (as sales_cycle_days);
     velocity_per_day is NaN when any part is missing (nothing closed, no amount, zero cycle).
     """
-    source, condition, params = _opportunities(where)
+    source, condition, params = _opportunities(wh, where)
     created, p_created = _in_range("created_at", start, end, table="o")
     closed, p_closed = _in_range("closed_at", start, end, table="o")
     won = f"o.status = 'won' AND o.closed_at IS NOT NULL AND {closed}"
@@ -311,7 +313,7 @@ def sla_response_distribution(wh: Warehouse, *, start=None, end=None,
     [lower, upper) business hours; untouched MQLs are "not touched yet" while their SLA deadline
     is after as_of and "not touched, overdue" once it has passed. Every bucket is present.
     """
-    condition, params = _span("first_mql_at", start, end, where)
+    condition, params = _span(wh, "first_mql_at", start, end, where)
     n = len(SLA_BUCKETS)
     cases = " ".join(f"WHEN l.response_business_hours < {upper} THEN {i}"
                      for i, (upper, _) in enumerate(SLA_BUCKETS) if upper is not None)
@@ -340,7 +342,7 @@ def sla_by_rep(wh: Warehouse, *, start=None, end=None, where: Where = None) -> p
     is every other due MQL, untouched_overdue the breaches never touched. The rep is the lead's
     owner_id; an owner missing from reps is named "(unassigned)". Sorted by breaches, most first.
     """
-    condition, params = _span("first_mql_at", start, end, where)
+    condition, params = _span(wh, "first_mql_at", start, end, where)
     return wh.execute(f"""
         WITH due AS (
             SELECT l.owner_id, l.response_business_hours,
@@ -387,7 +389,7 @@ def untouched_mqls(wh: Warehouse, *, where: Where = None, limit: int = 500,
     """
     if limit <= 0:
         raise QueryError("limit must be a positive number of rows.")
-    condition, params = _lead_condition(where, table="l")
+    condition, params = _lead_condition(wh, where)
     age = "" if max_age_days is None else "AND l.first_mql_at >= $as_of - to_days($max_age)"
     if max_age_days is not None:
         params["max_age"] = int(max_age_days)
@@ -406,7 +408,7 @@ def untouched_mqls(wh: Warehouse, *, where: Where = None, limit: int = 500,
 def untouched_summary(wh: Warehouse, *, where: Where = None, max_age_days: int = 30) -> pd.DataFrame:
     """One row: waiting (MQLs of the last N days waiting now), overdue (of them past deadline),
     never_touched_older (older MQLs that are still untouched). Same rule as untouched_mqls."""
-    condition, params = _lead_condition(where, table="l")
+    condition, params = _lead_condition(wh, where)
     recent = "l.first_mql_at >= $as_of - to_days($max_age)"
     return wh.execute(f"""
         SELECT COUNT(*) FILTER (WHERE {recent}) AS waiting,
@@ -426,7 +428,7 @@ def rejection_reasons(wh: Warehouse, *, start=None, end=None, where: Where = Non
     counts once, with the first rejection after its first MQL (lead_lifecycle.rejected_at).
     Most frequent first.
     """
-    condition, params = _span("first_mql_at", start, end, where)
+    condition, params = _span(wh, "first_mql_at", start, end, where)
     counts = wh.execute(f"""
         SELECT l.rejection_reason AS reason, l.rejection_stage AS stage,
                l.rejected_at IS NOT NULL AS rejected, COUNT(*) AS leads
@@ -456,14 +458,16 @@ def _performance(wh: Warehouse, level: str, *, start, end, where: Where) -> pd.D
     opp_key = "o.campaign_id" if by_campaign else "COALESCE(o.source_channel, $none)"
     touch_key = "t.campaign_id" if by_campaign else "COALESCE(c.channel, $none)"
     spend_key = "s.campaign_id" if by_campaign else "COALESCE(s.source_channel, $none)"
-    lead_span, p_leads = _span("created_at", start, end, where, prefix="a")
-    source, opp_leads, p_opps = _opportunities(where, prefix="b")
+    lead_span, p_leads = _span(wh, "created_at", start, end, where, prefix="a")
+    source, opp_leads, p_opps = _opportunities(wh, where, prefix="b")
     created, p_created = _in_range("created_at", start, end, table="o")
     closed, p_closed = _in_range("closed_at", start, end, table="o")
     spent, p_spent = _in_range("spent_at", start, end, table="s")
     # Spend rows carry only the campaign and its channel: other filters cannot split cost.
-    spend_where = {k: v for k, v in (where or {}).items() if k in ("campaign_id", "source_channel")}
-    spend_filter, p_spend_filter = _lead_condition(spend_where, table="s", prefix="c")
+    where = LeadFilter.of(where)
+    spend_where = where.only(SPEND_DIMENSIONS)
+    spend_filter, p_spend_filter, _ = lead_condition(
+        spend_where, columns_of("s", dict.fromkeys(SPEND_DIMENSIONS, "VARCHAR")), prefix="c")
     frame = wh.execute(f"""
         WITH spend AS (
             -- A key with spend rows has a known cost (0 when none falls in the period); a key
@@ -510,7 +514,7 @@ def _performance(wh: Warehouse, level: str, *, start, end, where: Where) -> pd.D
     frame["cost_per_mql"] = _ratio(frame["cost"], frame["mqls"])
     frame = frame.sort_values(["sourced_pipeline", "cost", "k"], ascending=[False, False, True],
                               na_position="last", ignore_index=True)
-    unsplit = sorted(set(where or {}) - set(spend_where))
+    unsplit = sorted(set(where.dimensions) - set(spend_where.dimensions))
     frame.attrs["notes"] = ([f"Campaign cost is not split by {', '.join(unsplit)}: the full cost "
                              "of the selected campaigns and channels is counted."]
                             if unsplit else [])
@@ -576,7 +580,7 @@ def campaign_leads(wh: Warehouse, campaign_id: str, *, start=None, end=None, whe
     stages = _funnel_stages()
     furthest = " ".join(f"WHEN {_first_at(s)} IS NOT NULL THEN {i}"
                         for i, s in reversed(list(enumerate(stages))) if s != "lead")
-    condition, params = _span("created_at", start, end, where)
+    condition, params = _span(wh, "created_at", start, end, where)
     frame = wh.execute(f"""
         SELECT l.lead_id, l.created_at, l.segment, l.region, l.lead_score,
                CASE {furthest} ELSE 0 END AS stage_reached, l.first_mql_at, l.won_amount
@@ -681,6 +685,20 @@ def filter_options(wh: Warehouse) -> dict[str, list[tuple[str, str]]]:
         labels.setdefault(campaign_id, campaign_id)
     options["campaign_id"] = by_label(labels.items())
     return options
+
+
+def campaign_channels(wh: Warehouse) -> dict[str, str]:
+    """{campaign_id: its channel} for every campaign with one (to narrow the campaign filter)."""
+    rows = wh.execute("SELECT campaign_id, channel FROM campaigns WHERE channel IS NOT NULL",
+                      label="campaign channels")
+    return dict(zip(rows["campaign_id"], rows["channel"]))
+
+
+def lead_count(wh: Warehouse, *, where: Where = None) -> int:
+    """How many leads the filter matches, over all time."""
+    condition, params = _lead_condition(wh, where, table="l", source="leads")
+    return int(wh.execute(f"SELECT COUNT(*) AS n FROM leads l WHERE {condition.sql('duckdb')}",
+                          params, label="matching leads")["n"].iloc[0])
 
 
 def data_range(wh: Warehouse) -> tuple[dt.datetime | None, dt.datetime]:

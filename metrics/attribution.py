@@ -24,8 +24,10 @@ import pandas as pd
 from sqlglot import exp
 
 from metrics.errors import QueryError
-from metrics.selection import lead_filter, time_filter
+from metrics.selection import LeadFilter, columns_of, lead_condition, time_filter
 from metrics.warehouse import Warehouse
+
+Where = LeadFilter | Mapping[str, Sequence[str]] | None
 
 MODELS: tuple[str, ...] = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped",
                            "time_decay")
@@ -108,17 +110,15 @@ def _credits_sql(model: str, where_sql: str) -> str:
     """
 
 
-def _prepare(model: str, start, end, where: Mapping[str, Sequence[str]] | None,
+def _prepare(wh: Warehouse, model: str, start, end, where: Where,
              half_life_days: float) -> tuple[str, dict]:
     """Check the arguments; return the credits SQL and its parameters."""
     if model not in MODELS:
         raise QueryError(f"there is no attribution model '{model}'; use one of "
                          f"{', '.join(MODELS)}.")
     time_cond, time_params = time_filter("created_at", table="o", start=start, end=end)
-    try:
-        lead_cond, lead_params = lead_filter(where, table="l")
-    except ValueError as exc:
-        raise QueryError(f"{exc}.") from None
+    lead_cond, lead_params, _ = lead_condition(LeadFilter.of(where),
+                                               columns_of("l", wh.lead_columns), prefix="f")
     params: dict[str, object] = {**time_params, **lead_params}
     if model == "time_decay":
         if not (isinstance(half_life_days, int | float) and math.isfinite(half_life_days)
@@ -129,7 +129,7 @@ def _prepare(model: str, start, end, where: Mapping[str, Sequence[str]] | None,
 
 
 def attribution_credits(wh: Warehouse, *, model: str, start=None, end=None,
-                        where: Mapping[str, Sequence[str]] | None = None,
+                        where: Where = None,
                         half_life_days: float = 7.0) -> pd.DataFrame:
     """The credit of every touchpoint of every journey: one row per (lead_id, touch_id).
 
@@ -137,7 +137,7 @@ def attribution_credits(wh: Warehouse, *, model: str, start=None, end=None,
     and campaign_id (both None for a journey without a marketing touch), position (1..touches),
     touches, credit. Credits of one lead sum to 1.
     """
-    sql, params = _prepare(model, start, end, where, half_life_days)
+    sql, params = _prepare(wh, model, start, end, where, half_life_days)
     return wh.execute(f"""
         SELECT lead_id, opportunity_id, touch_id, campaign_id,
                CASE WHEN n = 0 THEN NULL ELSE pos END AS position, n AS touches, credit
@@ -145,7 +145,7 @@ def attribution_credits(wh: Warehouse, *, model: str, start=None, end=None,
 
 
 def attribution(wh: Warehouse, *, model: str, start=None, end=None,
-                where: Mapping[str, Sequence[str]] | None = None, half_life_days: float = 7.0,
+                where: Where = None, half_life_days: float = 7.0,
                 level: str = "campaign") -> pd.DataFrame:
     """Credited journeys, pipeline and revenue per campaign or channel under one model.
 
@@ -159,7 +159,7 @@ def attribution(wh: Warehouse, *, model: str, start=None, end=None,
     """
     if level not in LEVELS:
         raise QueryError(f"attribution level must be 'campaign' or 'channel', not '{level}'.")
-    sql, params = _prepare(model, start, end, where, half_life_days)
+    sql, params = _prepare(wh, model, start, end, where, half_life_days)
     if level == "campaign":
         key = "COALESCE(cr.campaign_id, $no_campaign)"
         label = """CASE WHEN cr.campaign_id IS NULL THEN $no_campaign

@@ -50,6 +50,7 @@ from metrics.errors import QueryError
 from metrics.model import StageModel, load_model
 from metrics.sla import business_deadline
 from metrics.paths import DATA_DIR, MODEL_FILE, REPO_ROOT, SCHEMA_FILE
+from metrics.selection import add_months, resolve_range
 
 DEFAULT_SIZES = (100_000, 1_000_000, 10_000_000)
 DEFAULT_SEED = 7
@@ -280,19 +281,12 @@ def timed(function: Callable[[], object], repeat: int) -> tuple[dict, object]:
 
 
 def default_range(as_of: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """The dashboard's default period, "last 12 months" (ui.selection.resolve_range).
+    """The dashboard's default period, "last 12 months" (metrics.selection.resolve_range).
 
     >>> [d.date().isoformat() for d in default_range(dt.datetime(2026, 11, 1))]
-    ['2025-12-01', '2026-11-02']
+    ['2025-11-01', '2026-11-01']
     """
-    month = as_of.year * 12 + as_of.month - 1 - 11
-    start = dt.datetime(month // 12, month % 12 + 1, 1)
-    return start, dt.datetime.combine(as_of.date(), dt.time()) + dt.timedelta(days=1)
-
-
-def _shift_months(moment: dt.datetime, months: int) -> dt.datetime:
-    index = moment.year * 12 + moment.month - 1 + months
-    return moment.replace(year=index // 12, month=index % 12 + 1)
+    return resolve_range("last_12_months", as_of)
 
 
 def overview_requests(start: dt.datetime, end: dt.datetime) -> list[dict]:
@@ -320,8 +314,8 @@ def overview_page_batch(start: dt.datetime, end: dt.datetime) -> dict:
     period, of the previous period and of the same period last year (the same window as the
     previous one for a 12-month range), and a monthly sparkline from 12 months before the
     period's last month, for every tile."""
-    spark_start = _shift_months(end.replace(day=1), -12)
-    windows = [(start, end), (_shift_months(start, -12), _shift_months(end, -12))]
+    spark_start = add_months(end.replace(day=1), -12)
+    windows = [(start, end), (add_months(start, -12), add_months(end, -12))]
     return dict(names=list(OVERVIEW_METRICS), windows=windows, trend=(spark_start, end))
 
 

@@ -25,6 +25,7 @@ from sqlglot import exp
 
 from metrics.definitions import MetricDefinition
 from metrics.errors import QueryError
+from metrics.selection import FilterColumn, LeadFilter, lead_condition, parameter_name
 
 GRAINS = ("day", "week", "month", "quarter", "year", "total")
 DIALECT = "duckdb"
@@ -34,17 +35,19 @@ DIALECT = "duckdb"
 class QueryRequest:
     """What to compute: a time range on the anchor, a grain, a breakdown and filters.
 
-    `where` maps a dimension to the values it may take (several values = any of them).
-    Times are naive UTC; `end` is exclusive.
+    `where` is a LeadFilter (anything LeadFilter.of takes is converted). Times are naive UTC;
+    `end` is exclusive.
     """
 
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     grain: str = "month"
     by: str | None = None
-    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    where: LeadFilter = LeadFilter()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.where, LeadFilter):
+            object.__setattr__(self, "where", LeadFilter.of(self.where))
         if self.grain not in GRAINS:
             raise QueryError(f"grain must be one of {', '.join(GRAINS)}, not '{self.grain}'.")
         if self.start and self.end and self.end <= self.start:
@@ -68,14 +71,14 @@ class CompiledQuery:
 def request_shape(request: QueryRequest) -> tuple:
     """What the compiled SQL depends on: everything but the bound values.
 
-    >>> a = QueryRequest(start=dt.datetime(2025, 1, 1), where=(("segment", ("SMB",)),))
-    >>> b = QueryRequest(start=dt.datetime(2024, 1, 1), where=(("segment", ("Enterprise",)),))
+    >>> a = QueryRequest(start=dt.datetime(2025, 1, 1), where={"segment": "SMB"})
+    >>> b = QueryRequest(start=dt.datetime(2024, 1, 1), where={"segment": ["Enterprise"]})
     >>> request_shape(a) == request_shape(b)
     True
     """
     return (request.start is not None, request.end is not None, request.grain,
             request.by.lower() if request.by else None,
-            tuple((dim.lower(), len(values)) for dim, values in request.where))
+            request.where.shape())
 
 
 def request_params(request: QueryRequest, as_of: dt.datetime) -> dict[str, object]:
@@ -85,28 +88,12 @@ def request_params(request: QueryRequest, as_of: dt.datetime) -> dict[str, objec
         params["start"] = request.start
     if request.end:
         params["end"] = request.end
-    for i, (_, values) in enumerate(request.where):
-        for j, value in enumerate(values):
-            params[_where_param(i, j)] = value
+    params.update(request.where.params(WHERE_PREFIX))
     return params
 
 
-def _where_param(i: int, j: int) -> str:
-    return f"w{i}_{j}"
-
-
-def normalise_where(where: Mapping[str, object] | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """{'segment': 'SMB'} or {'segment': ['SMB', 'Enterprise']} -> sorted hashable tuples."""
-    if not where:
-        return ()
-    items = []
-    for dim, values in where.items():
-        if values is None:
-            continue
-        seq = (values,) if isinstance(values, (str, int, float)) else tuple(values)
-        if seq:
-            items.append((str(dim), tuple(sorted(str(v) for v in seq))))
-    return tuple(sorted(items))
+# Bound filter values are named w<i>_<j> (metrics.selection.parameter_name).
+WHERE_PREFIX = "w"
 
 
 def _column(table: str, name: str) -> exp.Column:
@@ -168,6 +155,15 @@ class _Source:
         raise QueryError(f"'{name}' is not a dimension of {self.defn.name}; use one of "
                          f"{', '.join(available)}.", source=self.defn.name)
 
+    def filter_column(self, name: str) -> FilterColumn:
+        """Where a filtered dimension is read, for metrics.selection.lead_condition: the
+        metric's own column as it is, or the lead's (typed; rows without a lead pass)."""
+        column, from_lead = self.dimension(name)
+        if not from_lead:
+            return FilterColumn(column, sql_type=None)
+        return FilterColumn(column, self.lead_columns[name.lower()],
+                            lead_id=_column("m", "lead_id"))
+
     def conditions(self, request: QueryRequest) -> tuple[list[exp.Expression], list[str]]:
         """The WHERE conditions of a request (anchor range and filters) and the lead
         dimensions that cannot split rows without a lead."""
@@ -178,22 +174,12 @@ class _Source:
             conditions.append(exp.GTE(this=anchor.copy(), expression=exp.Placeholder(this="start")))
         if request.end:
             conditions.append(exp.LT(this=anchor.copy(), expression=exp.Placeholder(this="end")))
-        unsplit = []
-        for i, (dim, values) in enumerate(request.where):
-            column, from_lead = self.dimension(dim)
-            if from_lead and self.lead_columns[dim.lower()].upper() != "VARCHAR":
-                column = exp.cast(column, "VARCHAR")
-            placeholders = [exp.Placeholder(this=_where_param(i, j)) for j in range(len(values))]
-            condition: exp.Expression = exp.In(this=column, expressions=placeholders)
-            if from_lead:
-                # Rows with no lead (a campaign's cost) cannot be split by a lead dimension: they
-                # keep counting in full and the result says so, rather than silently vanishing.
-                condition = exp.paren(exp.or_(
-                    exp.Is(this=_column("m", "lead_id"), expression=exp.Null()), condition,
-                    copy=False), copy=False)
-                unsplit.append(dim)
+        if request.where:
+            condition, _, unsplit = lead_condition(request.where, self.filter_column,
+                                                   prefix=WHERE_PREFIX)
             conditions.append(condition)
-        return conditions, unsplit
+            return conditions, list(unsplit)
+        return conditions, []
 
     def select(self, projections: list[exp.Expression],
                conditions: list[exp.Expression]) -> exp.Select:

@@ -28,7 +28,6 @@ from metrics.compiler import (
     compile_window_batch,
     compile_windows,
     merge_metric_queries,
-    normalise_where,
     request_params,
     request_shape,
     window_params,
@@ -37,6 +36,7 @@ from metrics.compiler import (
 from metrics.definitions import MetricDefinition, load_definition_files
 from metrics.errors import MetricError, QueryError, QueryTimeout, WarehouseError
 from metrics.paths import METRICS_DIR, default_warehouse_path
+from metrics.selection import LeadFilter
 from metrics.sql_guard import validate_definition_columns
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ class Warehouse:
     # -- queries ----------------------------------------------------------------------------
     def query(self, name: str | MetricDefinition, *, start: object = None, end: object = None,
               grain: str = "month", by: str | None = None,
-              where: Mapping[str, object] | None = None,
+              where: LeadFilter | Mapping[str, object] | None = None,
               version: int | None = None) -> pd.DataFrame:
         """One metric as a DataFrame: [period], [by], value (+ numerator, denominator).
 
@@ -247,7 +247,7 @@ class Warehouse:
         defn = name if isinstance(name, MetricDefinition) else self.definition(name, version)
         prepared = self.prepare(defn)
         request = QueryRequest(start=_to_utc_naive(start, "start"), end=_to_utc_naive(end, "end"),
-                               grain=grain, by=by, where=normalise_where(where))
+                               grain=grain, by=by, where=LeadFilter.of(where))
         compiled = self._compile(prepared, request)
         frame = self.execute(compiled.sql, compiled.bind(request, self.as_of),
                              label=f"metric {defn.name} v{defn.version}")
@@ -259,7 +259,7 @@ class Warehouse:
     def query_windows(self, name: str | MetricDefinition, *,
                       windows: Sequence[tuple[object, object]],
                       trend: tuple[object, object] | None = None, grain: str = "month",
-                      where: Mapping[str, object] | None = None,
+                      where: LeadFilter | Mapping[str, object] | None = None,
                       version: int | None = None) -> tuple[list[pd.DataFrame], pd.DataFrame | None]:
         """Totals over several windows and a trend of one metric, from one scan of its rows.
 
@@ -286,7 +286,7 @@ class Warehouse:
     def query_window_batch(self, names: Sequence[str | MetricDefinition], *,
                            windows: Sequence[tuple[object, object]],
                            trend: tuple[object, object] | None = None, grain: str = "month",
-                           where: Mapping[str, object] | None = None
+                           where: LeadFilter | Mapping[str, object] | None = None
                            ) -> dict[str, WindowResults | MetricError]:
         """`query_windows` for several metrics, sharing scans: metrics that read exactly the
         same rows (compiler.batch_key) are answered by one query. A page of tiles costs one
@@ -326,7 +326,7 @@ class Warehouse:
 
     def _batch(self, group: list[tuple[MetricDefinition, _Prepared]],
                windows: Sequence[tuple[object, object]], trend: tuple[object, object] | None,
-               grain: str, where: Mapping[str, object] | None) -> dict[str, WindowResults]:
+               grain: str, where: LeadFilter | Mapping[str, object] | None) -> dict[str, WindowResults]:
         """One query for metrics with the same batch key; QueryError if they cannot share it."""
         defs = [defn for defn, _ in group]
         request, window_bounds, trend_bounds = _window_request(windows, trend, grain, where)
@@ -453,7 +453,7 @@ class Warehouse:
 
 
 def _window_request(windows: Sequence[tuple[object, object]], trend: tuple[object, object] | None,
-                    grain: str, where: Mapping[str, object] | None
+                    grain: str, where: LeadFilter | Mapping[str, object] | None
                     ) -> tuple[QueryRequest, tuple, tuple | None]:
     """The request a windowed query scans (the union of its windows and trend, with the
     filters), and the windows' and trend's bounds, each checked as a single query's are."""
@@ -462,7 +462,7 @@ def _window_request(windows: Sequence[tuple[object, object]], trend: tuple[objec
     starts, ends = [s for s, _ in bounds], [e for _, e in bounds]
     request = QueryRequest(start=None if None in starts else min(starts),
                            end=None if None in ends else max(ends),
-                           grain=grain if trend else "total", where=normalise_where(where))
+                           grain=grain if trend else "total", where=LeadFilter.of(where))
     for s, e in bounds:
         QueryRequest(start=s, end=e, grain=grain)
     return request, tuple(bounds[:len(windows)]), (bounds[-1] if trend else None)

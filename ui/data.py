@@ -20,6 +20,7 @@ import metrics
 from metrics import analysis
 from metrics.definitions import MetricDefinition
 from metrics.errors import MetricError, QueryTimeout
+from metrics.selection import LeadFilter
 from metrics.paths import (
     SQL_DIR,
     default_catalog_path,
@@ -87,21 +88,21 @@ def _text_hash(defn: MetricDefinition) -> str:
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=4000, show_spinner=False)
 def _cached_metric(stamp, name: str, version: int, text_hash: str, start, end, grain: str,
-                   by: str | None, where: tuple) -> tuple[pd.DataFrame, dict]:
+                   by: str | None, where: LeadFilter) -> tuple[pd.DataFrame, dict]:
     wh = get_warehouse()
-    frame = wh.query(name, start=start, end=end, grain=grain, by=by,
-                     where={k: list(v) for k, v in where}, version=version)
+    frame = wh.query(name, start=start, end=end, grain=grain, by=by, where=where,
+                     version=version)
     return frame, dict(frame.attrs)
 
 
 def metric(name: str, *, start=None, end=None, grain: str = "month", by: str | None = None,
-           where: tuple = (), version: int | None = None) -> MetricResult:
+           where: LeadFilter = LeadFilter(), version: int | None = None) -> MetricResult:
     """One metric, cached; a failure becomes an error message, never an exception."""
     try:
         wh = get_warehouse()
         defn = wh.definition(name, version)
         frame, meta = _cached_metric(warehouse_stamp(), name, defn.version, _text_hash(defn),
-                                     start, end, grain, by, tuple(where))
+                                     start, end, grain, by, LeadFilter.of(where))
         return MetricResult(name, frame, meta)
     except MetricError as exc:
         return MetricResult(name, None, {}, str(exc))
@@ -121,11 +122,11 @@ class _NotCacheable(Exception):
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=500, show_spinner=False)
 def _cached_window_batch(stamp, metrics_key: tuple[tuple[str, int, str], ...], windows: tuple,
-                         trend, grain: str, where: tuple) -> dict:
+                         trend, grain: str, where: LeadFilter) -> dict:
     wh = get_warehouse()
     defs = [wh.definition(name, version) for name, version, _ in metrics_key]
     batch = wh.query_window_batch(defs, windows=list(windows), trend=trend, grain=grain,
-                                  where={k: list(v) for k, v in where})
+                                  where=where)
     results: dict = {}
     for name, result in batch.items():
         if isinstance(result, MetricError):
@@ -140,7 +141,8 @@ def _cached_window_batch(stamp, metrics_key: tuple[tuple[str, int, str], ...], w
 
 
 def metric_window_batch(names: list[str], *, windows: list[tuple], trend: tuple | None = None,
-                        grain: str = "month", where: tuple = ()) -> dict[str, WindowResults]:
+                        grain: str = "month", where: LeadFilter = LeadFilter()
+                        ) -> dict[str, WindowResults]:
     """Totals over several windows and a trend of the active versions of several metrics,
     from one cached call and in as few scans as the engine can share
     (Warehouse.query_window_batch). Each result is what `metric` would return for that
@@ -165,7 +167,7 @@ def metric_window_batch(names: list[str], *, windows: list[tuple], trend: tuple 
             out[name] = failed(name, f"there is no metric '{name}'.")
     try:
         results = _cached_window_batch(stamp, tuple(key), tuple(windows), trend, grain,
-                                       tuple(where))
+                                       LeadFilter.of(where))
     except _NotCacheable as uncached:
         results = uncached.results
     except MetricError as exc:
@@ -186,21 +188,10 @@ def _cached_analysis(stamp, function: str, kwargs: tuple) -> pd.DataFrame:
 
 
 def run_analysis(function: str, **kwargs) -> pd.DataFrame:
-    """One of metrics.analysis' functions, cached by warehouse and arguments."""
-    frozen = tuple(sorted((k, _freeze(v)) for k, v in kwargs.items()))
-    return _cached_analysis(warehouse_stamp(), function, frozen)
-
-
-def _freeze(value):
-    if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-def thaw_where(where: tuple) -> dict[str, list[str]]:
-    return {k: list(v) for k, v in where}
+    """One of metrics.analysis' functions, cached by warehouse and arguments. Arguments are
+    passed as they are (a Selection's LeadFilter is hashable and is the key), so they must be
+    hashable: tuples, not lists."""
+    return _cached_analysis(warehouse_stamp(), function, tuple(sorted(kwargs.items())))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
@@ -210,6 +201,21 @@ def _filter_options(stamp) -> dict[str, list[tuple[str, str]]]:
 
 def filter_options() -> dict[str, list[tuple[str, str]]]:
     return _filter_options(warehouse_stamp())
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _campaign_channels(stamp) -> dict[str, str]:
+    return analysis.campaign_channels(get_warehouse())
+
+
+def campaign_channels() -> dict[str, str]:
+    """{campaign_id: channel}, to offer only the campaigns of the chosen channels."""
+    return _campaign_channels(warehouse_stamp())
+
+
+def leads_matching(where: LeadFilter) -> int:
+    """How many leads a filter matches over all time (0: the filters contradict each other)."""
+    return int(run_analysis("lead_count", where=where))
 
 
 def file_targets() -> dict[str, float]:

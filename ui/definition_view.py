@@ -38,8 +38,8 @@ from ui.impact import (
     text_diff,
 )
 from ui.metric_view import trend_table
-from ui.scorecard import link_params
-from ui.selection import GRAIN_LABELS, Selection
+from ui.filters import link_params
+from metrics.selection import GRAIN_LABELS, LeadFilter, Selection
 
 _FLASH_KEY = "_definition_flash"
 _NUMBER_FORMATS = {"percent": "percent", "currency": "dollar", "count": "localized",
@@ -140,10 +140,10 @@ def show_check(check: DraftCheck, text: str) -> None:
 # -- results of a draft or a version ----------------------------------------------------------
 @st.cache_data(ttl=data.CACHE_TTL, max_entries=400, show_spinner=False)
 def _draft_metric(stamp, name: str, version: int, text: str, start, end, grain: str,
-                  where: tuple) -> tuple[pd.DataFrame, dict]:
+                  where: LeadFilter) -> tuple[pd.DataFrame, dict]:
     defn = parse_definition(text, source=f"{name} draft", version=version, expected_name=name)
     frame = data.get_warehouse().query(defn, start=start, end=end, grain=grain,
-                                       where=data.thaw_where(where))
+                                       where=where)
     return frame, dict(frame.attrs)
 
 

@@ -8,6 +8,32 @@ BREAKDOWNS = {"none": "Nothing", "segment": "Segment", "region": "Region",
               "source_channel": "Channel", "sourced_by": "Sourced by", "industry": "Industry"}
 
 
+DEFAULT_METRIC = "mql_to_sal_rate"
+
+
+def metric_picker(defs: dict) -> str:
+    """The explorer's metric: the one the URL names (`?metric=win_rate`, what every link
+    passes; a label is accepted too), kept in the URL by name so links stay stable when a
+    label is reworded."""
+    import streamlit as st
+
+    names = sorted(defs, key=lambda n: defs[n].label)
+    by_label = {defs[n].label: n for n in names}
+    asked = st.query_params.get("metric")
+    asked = asked if asked in defs else by_label.get(asked)
+    if asked and st.session_state.get("_metric_from_url") != asked:
+        # A link (or a new URL) chose the metric: it wins over the widget's previous choice.
+        st.session_state["metric"] = asked
+        st.session_state["_metric_from_url"] = asked
+    if st.session_state.get("metric") not in defs:
+        st.session_state["metric"] = DEFAULT_METRIC if DEFAULT_METRIC in defs else names[0]
+    name = st.selectbox("Metric", names, format_func=lambda n: defs[n].label, key="metric")
+    if st.query_params.get("metric") != name:
+        st.query_params["metric"] = name
+        st.session_state["_metric_from_url"] = name
+    return name
+
+
 def breakdown_label(key: str | None) -> str:
     return BREAKDOWNS.get(key or "none", (key or "").replace("_", " ").capitalize())
 

@@ -7,9 +7,10 @@ import datetime as dt
 import streamlit as st
 
 from ui import data
+from ui.filters import link_params
 from ui.components import metric_error
 from ui.format import format_change, format_value, is_missing
-from ui.selection import Selection, _add_months
+from metrics.selection import Selection, add_months
 
 SCORECARD = (
     "mql_to_sal_rate", "mql_to_opportunity_rate", "revenue_per_mql", "sla_first_touch_compliance",
@@ -35,13 +36,6 @@ def _value(result: data.MetricResult):
     return result.frame["value"].iloc[0]
 
 
-def link_params(**extra: str) -> dict:
-    """The current URL's parameters (filters) plus `extra`, for links to another page."""
-    params = {key: st.query_params.get_all(key) for key in st.query_params}
-    params.update(extra)
-    return params
-
-
 def maturing(defn, selection: Selection, as_of: dt.datetime) -> bool:
     """True when the period holds cohorts younger than the metric's maturity window."""
     return defn.maturity_days > 0 and selection.end > as_of - dt.timedelta(days=defn.maturity_days)
@@ -59,7 +53,7 @@ def scorecard_results(names: list[str] | tuple[str, ...], selection: Selection
     previous = (selection.previous().start, selection.previous().end)
     last_year = (selection.last_year().start, selection.last_year().end)
     windows = list(dict.fromkeys([(selection.start, selection.end), previous, last_year]))
-    spark_start = _add_months(selection.end.replace(day=1), -12)
+    spark_start = add_months(selection.end.replace(day=1), -12)
     batch = data.metric_window_batch(list(names), windows=windows,
                                      trend=(spark_start, selection.end), grain="month",
                                      where=selection.where)

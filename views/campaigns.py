@@ -8,10 +8,10 @@ from ui.charts import bar_chart, journey_chart
 from ui.components import empty_state, show_chart, show_table
 
 selection = filters.current()
-where = selection.where_dict
-span = dict(start=selection.start, end=selection.end, where=where)
+where = selection.where
+span = selection.span
 st.title("Campaign contribution")
-st.caption(f"{selection.label}: {selection.describe()} · {filters.describe_filters(selection)}")
+filters.page_caption(selection)
 
 level = st.segmented_control("Show", ["channel", "campaign"], format_func=str.capitalize,
                              default="channel", key="level", bind="query-params", required=True)

@@ -8,13 +8,13 @@ from ui.components import empty_state, metric_error, show_chart, show_table
 from ui.funnel_view import FUNNEL_COLUMNS, VELOCITY_COLUMNS
 from ui.format import format_value
 from ui.metric_view import breakdown_label
-from ui.scorecard import link_params
+from ui.filters import link_params
 
 selection = filters.current()
-where = selection.where_dict
-span = dict(start=selection.start, end=selection.end, where=where)
+where = selection.where
+span = selection.span
 st.title("Funnel")
-st.caption(f"{selection.label}: {selection.describe()} · {filters.describe_filters(selection)}")
+filters.page_caption(selection)
 
 funnel = data.run_analysis("funnel", **span)
 if funnel.empty or funnel["leads"].iloc[0] == 0:

@@ -5,15 +5,15 @@ import streamlit as st
 from ui import data, filters
 from ui.charts import bar_chart, trend_chart
 from ui.components import empty_state, metric_error, notes, show_chart, show_table, version_caption
-from ui.metric_view import BREAKDOWNS, breakdown_label, trend_table, value_columns
+from ui.metric_view import BREAKDOWNS, breakdown_label, metric_picker, trend_table, value_columns
 
 selection = filters.current()
 defs = data.definitions()
-name = st.selectbox("Metric", sorted(defs, key=lambda n: defs[n].label),
-                    format_func=lambda n: defs[n].label, key="metric", bind="query-params")
+name = metric_picker(defs)
 defn = defs[name]
-st.title(defn.label)
-st.caption(defn.description)
+st.title(defn.label, anchor=False)
+st.text(defn.description)
+filters.page_caption(selection)
 by = st.segmented_control("Break down by", list(BREAKDOWNS), format_func=breakdown_label,
                           default="none", key="by", bind="query-params", required=True)
 by = None if by == "none" else by

@@ -7,9 +7,9 @@ from ui.scorecard import SCORECARD, render_tile, scorecard_results
 
 selection = filters.current()
 st.title("The metrics that matter")
-st.caption(f"{selection.label}: {selection.describe()} · {filters.describe_filters(selection)} · "
-           "changes compare with the previous period of the same length; "
-           "arrows are green when the change is good for the business.")
+filters.page_caption(selection, "changes compare with the previous period of the same length "
+                      "and with the same period last year; arrows are green when the change "
+                      "is good for the business")
 
 targets = data.targets()
 tiles = scorecard_results(SCORECARD, selection)

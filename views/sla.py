@@ -15,10 +15,10 @@ from ui.sla_view import (
 )
 
 selection = filters.current()
-where = selection.where_dict
-span = dict(start=selection.start, end=selection.end, where=where)
+where = selection.where
+span = selection.span
 st.title("Follow-up SLA")
-st.caption(f"{selection.label}: {selection.describe()} · {filters.describe_filters(selection)}")
+filters.page_caption(selection)
 with st.expander("The agreed SLA", icon=":material/handshake:"):
     st.markdown(sla_summary())
 

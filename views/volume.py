@@ -8,7 +8,7 @@ from ui.components import empty_state, metric_error, notes, show_chart, show_tab
 
 selection = filters.current()
 st.title("Lead volume & quality")
-st.caption(f"{selection.label}: {selection.describe()} · {filters.describe_filters(selection)}")
+filters.page_caption(selection)
 
 
 def volume_chart(name: str, title: str, key: str) -> None:
@@ -53,7 +53,7 @@ for row in (quality[:2], quality[2:]):
 
 st.subheader("Why sales rejected MQLs: the closed loop")
 reasons = data.run_analysis("rejection_reasons", start=selection.start, end=selection.end,
-                            where=selection.where_dict)
+                            where=selection.where)
 if reasons.empty:
     empty_state("Sales rejected no MQLs of this period.")
 else:

@@ -41,3 +41,20 @@ def app(demo_env):
         return at
 
     return make
+
+
+@pytest.fixture
+def link(demo_env):
+    """Open a page as a shared link arrives: a fresh session on the page's URL with its query
+    parameters (not the default page first)."""
+    from streamlit.testing.v1 import AppTest
+
+    def open_link(page: str, params: dict | None = None):
+        at = AppTest.from_file(APP, default_timeout=90)
+        for key, value in (params or {}).items():
+            at.query_params[key] = value
+        at.switch_page(page)
+        at.run()
+        return at
+
+    return open_link

@@ -15,7 +15,7 @@ import pytest
 from metrics import bench
 from metrics.cli import main
 from ui.page_timing import app_pages
-from ui.selection import Selection, resolve_range
+from metrics.selection import Selection, resolve_range
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from metrics.compiler import QueryRequest, compile_metric, normalise_where, request_shape
+from metrics.compiler import QueryRequest, compile_metric, request_shape
+from metrics.selection import LeadFilter
 from metrics.definitions import load_definition_files, parse_definition
 
 NAMES = sorted(load_definition_files())
@@ -29,7 +30,7 @@ def joined(wh, name: str, **kwargs) -> pd.DataFrame:
     defn = wh.definition(name)
     prepared = wh.prepare(defn)
     request = QueryRequest(grain=kwargs.get("grain", "month"), by=kwargs.get("by"),
-                           where=normalise_where(kwargs.get("where")))
+                           where=LeadFilter.of(kwargs.get("where")))
     compiled = compile_metric(defn, prepared.query, request, metric_columns=prepared.columns,
                               lead_columns=wh.lead_columns, row_cap=wh.row_cap, as_of=wh.as_of)
     frame = wh.execute(compiled.sql, compiled.params)
@@ -96,6 +97,6 @@ def test_requests_of_one_shape_share_their_sql_and_bind_their_own_values(tiny):
     assert first.attrs["sql"] == second.attrs["sql"]
     assert (first["value"][0], second["value"][0]) == (3, 0)  # L1 L5 L6 / L2 is in January
     shapes = {request_shape(QueryRequest(start=dt.datetime(2025, m, 1),
-                                         where=normalise_where({"region": r})))
+                                         where=LeadFilter.of({"region": r})))
               for m, r in ((1, "NA"), (2, "EMEA"))}
     assert len(shapes) == 1
