@@ -6,7 +6,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 DEMO_LEADS ?= 200000
 PORT ?= 8501
 
-.PHONY: run test setup demo bench lint clean
+.PHONY: run test setup demo bench lint clean chromium
 
 $(VENV)/.installed-runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,17 @@ demo: $(VENV)/.installed-runtime
 run: $(VENV)/.installed-runtime $(WAREHOUSE)
 	METRICS_WAREHOUSE=$(WAREHOUSE) $(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
 
-test: $(VENV)/.installed-dev
+# The browser tests drive Debian's Chromium (Playwright's own download is not reachable here).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
+
+chromium: $(CHROMIUM)
+
+test: $(VENV)/.installed-dev $(CHROMIUM)
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed-runtime
