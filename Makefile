@@ -35,7 +35,7 @@ SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 chromium: $(CHROMIUM)
 
