@@ -119,10 +119,11 @@ def page_caption(selection: Selection, extra: str = "") -> None:
 
 
 def link_params(**extra: str) -> dict[str, list[str]]:
-    """Query parameters for a link to another page: the sidebar's (period, grain, filters), so
-    the link opens the same view, plus `extra`. A page's own parameters (a breakdown, a chosen
-    campaign) stay behind; each key appears once, so following links never grows the URL."""
-    params = {key: st.query_params.get_all(key) for key in SIDEBAR_PARAMS
-              if key in st.query_params}
-    params.update({key: [value] for key, value in extra.items()})
-    return params
+    """Query parameters for a link to another page: only what the link itself chooses.
+
+    The sidebar's widgets are bound to the URL and live in the router, so the target page
+    writes the period, grain and filters back into its URL by itself; passing them in the link
+    as well would repeat each of them once per click (?segment=SMB&segment=SMB&...). A page's
+    own parameters (a breakdown, a chosen campaign) stay behind.
+    """
+    return {key: [value] for key, value in extra.items()}

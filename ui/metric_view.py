@@ -14,23 +14,25 @@ DEFAULT_METRIC = "mql_to_sal_rate"
 def metric_picker(defs: dict) -> str:
     """The explorer's metric: the one the URL names (`?metric=win_rate`, what every link
     passes; a label is accepted too), kept in the URL by name so links stay stable when a
-    label is reworded."""
+    label is reworded. The URL is the single source: picking another metric writes it there
+    (in the callback, before the rerun), and a link that names one wins over an earlier pick."""
     import streamlit as st
 
     names = sorted(defs, key=lambda n: defs[n].label)
     by_label = {defs[n].label: n for n in names}
     asked = st.query_params.get("metric")
     asked = asked if asked in defs else by_label.get(asked)
-    if asked and st.session_state.get("_metric_from_url") != asked:
-        # A link (or a new URL) chose the metric: it wins over the widget's previous choice.
-        st.session_state["metric"] = asked
-        st.session_state["_metric_from_url"] = asked
-    if st.session_state.get("metric") not in defs:
-        st.session_state["metric"] = DEFAULT_METRIC if DEFAULT_METRIC in defs else names[0]
-    name = st.selectbox("Metric", names, format_func=lambda n: defs[n].label, key="metric")
+    if asked is None:
+        asked = DEFAULT_METRIC if DEFAULT_METRIC in defs else names[0]
+    st.session_state["metric"] = asked
+
+    def follow() -> None:
+        st.query_params["metric"] = st.session_state["metric"]
+
+    name = st.selectbox("Metric", names, format_func=lambda n: defs[n].label, key="metric",
+                        on_change=follow)
     if st.query_params.get("metric") != name:
         st.query_params["metric"] = name
-        st.session_state["_metric_from_url"] = name
     return name
 
 
