@@ -417,6 +417,7 @@ class Warehouse:
             kind=defn.kind, direction=defn.direction, owners=list(defn.owners),
             as_of=self.as_of, notes=notes, sql=compiled.sql,
             incomplete_periods=self._incomplete_periods(frame, grain, defn),
+            partial_periods=self._incomplete_periods(frame, grain, None),
         )
         return frame
 
@@ -443,12 +444,15 @@ class Warehouse:
                                    as_of=self.as_of, lead_copies=self.lead_copies))
 
     def _incomplete_periods(self, frame: pd.DataFrame, grain: str,
-                            defn: MetricDefinition) -> list[dt.date]:
+                            defn: MetricDefinition | None) -> list[dt.date]:
+        """Periods not over at as_of plus, for a definition, the metric's maturity window
+        (its cohorts are still converting); defn=None: only the periods not over yet (partial
+        counts, a subset of the incomplete ones)."""
         if "period" not in frame or grain == "total" or frame.empty:
             return []
         periods = sorted(set(frame["period"]))
         step = _GRAIN_STEP[grain]
-        maturity = pd.Timedelta(days=defn.maturity_days)
+        maturity = pd.Timedelta(days=defn.maturity_days if defn else 0)
         return [p for p in periods if pd.Timestamp(p) + step + maturity > pd.Timestamp(self.as_of)]
 
 

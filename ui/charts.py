@@ -47,6 +47,17 @@ def grain_title(grain: str) -> str:
             "year": "Year"}.get(grain, "Period")
 
 
+def incomplete_legend(meta: dict) -> str:
+    """How a chart names its dotted points: partial (period not over), still maturing, or both."""
+    incomplete = set(meta.get("incomplete_periods", []))
+    partial = set(meta.get("partial_periods", [])) & incomplete
+    if not incomplete:
+        return ""
+    if partial == incomplete:
+        return "partial period"
+    return "still maturing or partial" if partial else "still maturing"
+
+
 @_shared_figure
 def trend_chart(frame: pd.DataFrame, meta: dict, *, title: str, grain: str, by: str | None = None,
                 target: float | None = None, activations: list[tuple[int, dt.datetime]] = (),
@@ -54,6 +65,7 @@ def trend_chart(frame: pd.DataFrame, meta: dict, *, title: str, grain: str, by: 
     """A metric over time; incomplete periods drawn hollow and dotted; target; version markers."""
     unit = meta.get("unit", "count")
     incomplete = set(meta.get("incomplete_periods", []))
+    partial = set(meta.get("partial_periods", []))
     fig = go.Figure()
     groups = [(None, frame)] if not by else list(frame.groupby(by, dropna=False, sort=True))
     for i, (key, part) in enumerate(groups):
@@ -66,24 +78,33 @@ def trend_chart(frame: pd.DataFrame, meta: dict, *, title: str, grain: str, by: 
                         hovertemplate="%{y}<extra>" + name + "</extra>")
         open_part = part[part["period"].isin(incomplete)]
         if not open_part.empty:
-            # Join the last complete point to the incomplete ones with a dotted line.
+            # Join the last complete point to the incomplete ones with a dotted line. A period
+            # not over yet is partial (a count of a few days); one that is over but whose
+            # cohorts are still converting is maturing: the hover says which.
             bridge = pd.concat([done.tail(1), open_part])
+            why = ["partial period" if p in partial else "still maturing"
+                   for p in bridge["period"]]
             fig.add_scatter(x=bridge["period"], y=bridge["value"], mode="lines+markers",
-                            name=f"{name} (still maturing)", legendgroup=name,
+                            name=f"{name} ({incomplete_legend(meta)})", legendgroup=name,
                             showlegend=i == 0 and by is None,
                             line={"color": color, "width": 2, "dash": "dot"},
-                            marker={"symbol": "circle-open", "size": 9},
-                            hovertemplate="%{y} (incomplete)<extra>" + name + "</extra>")
+                            marker={"symbol": "circle-open", "size": 9}, customdata=why,
+                            hovertemplate="%{y} (%{customdata})<extra>" + name + "</extra>")
     if target is not None:
         fig.add_hline(y=target, line={"color": "#16a34a", "dash": "dash", "width": 1.5},
                       annotation_text=f"target {format_value(target, unit)}",
                       annotation_position="top left")
+    periods = pd.to_datetime(frame["period"]) if "period" in frame and len(frame) else None
     for version, when in activations:
         if version <= 1 or when is None:
             continue
-        fig.add_vline(x=pd.Timestamp(when).to_pydatetime(), line={"color": NEUTRAL, "dash": "dash"})
-        fig.add_annotation(x=pd.Timestamp(when).to_pydatetime(), y=1, yref="paper",
-                           text=f"v{version} active", showarrow=False, xanchor="left",
+        moment = pd.Timestamp(when)
+        fig.add_vline(x=moment.to_pydatetime(), line={"color": NEUTRAL, "dash": "dash"})
+        # The label reads away from the nearer edge, so a recent activation is not cut off.
+        late = periods is not None and moment > periods.min() + (periods.max() - periods.min()) / 2
+        fig.add_annotation(x=moment.to_pydatetime(), y=1, yref="paper",
+                           text=f"v{version} active", showarrow=False,
+                           xanchor="right" if late else "left",
                            font={"size": 11, "color": NEUTRAL})
     return _layout(fig, title, x_title=grain_title(meta.get("grain", "month")),
                    y_title=f"{meta.get('label', '')} ({UNIT_AXIS_TITLES.get(unit, unit)})",
@@ -94,15 +115,18 @@ def trend_chart(frame: pd.DataFrame, meta: dict, *, title: str, grain: str, by: 
 def funnel_chart(funnel: pd.DataFrame, *, title: str) -> go.Figure:
     """The waterfall: count per stage with conversion from the previous stage."""
     text = [
-        f"{int(n):,}" + ("" if pd.isna(conv) or i == 0 else f"  ·  {conv:.0%} of previous")
+        f"{int(n):,}" + ("" if pd.isna(conv) or i == 0 else f" · {conv:.0%}")
         for i, (n, conv) in enumerate(zip(funnel["leads"], funnel["conversion_from_previous"]))
     ]
     fig = go.Figure(go.Funnel(
-        y=funnel["label"], x=funnel["leads"], text=text, textinfo="text",
+        y=funnel["label"], x=funnel["leads"], text=text, textinfo="text", cliponaxis=False,
+        textposition="outside", textfont={"size": 13},
         marker={"color": [MARKETING, MARKETING, SALES, SALES, SALES, "#16a34a"][: len(funnel)]},
         hovertemplate="%{y}: %{x:,} leads<extra></extra>",
     ))
     _layout(fig, title, x_title=None, y_title=None, height=420)
+    # Room on the right for the labels of the narrow bottom stages ("63 · 64%").
+    fig.update_layout(margin={"l": 10, "r": 90, "t": 50, "b": 10})
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -171,13 +195,15 @@ def journey_chart(journey: pd.DataFrame, *, title: str) -> go.Figure:
         part = frame[frame["lane"] == lane]
         if part.empty:
             continue
+        # Labels alternate above and below their marker so neighbours do not overlap.
+        positions = ["top center" if i % 2 == 0 else "bottom center" for i in range(len(part))]
         fig.add_scatter(x=part["occurred_at"], y=[lane] * len(part), mode="markers+text",
-                        text=part["what"], textposition="top center", name=lane,
+                        text=part["what"], textposition=positions, name=lane,
                         marker={"size": 12, "color": colors[lane]},
                         customdata=part[["detail", "actor"]].fillna("").values,
                         hovertemplate="%{x|%d %b %Y %H:%M} UTC<br>%{text}<br>%{customdata[0]}"
                                       "<br>%{customdata[1]}<extra></extra>")
-    _layout(fig, title, x_title="Time (UTC)", y_title=None, height=360)
+    _layout(fig, title, x_title="Time (UTC)", y_title=None, height=420)
     fig.update_yaxes(type="category", rangemode=None)
     fig.update_layout(hovermode="closest", showlegend=False)
     return fig

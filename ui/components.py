@@ -16,9 +16,27 @@ def version_caption(result: MetricResult) -> str:
     text = f"{meta.get('label', result.name)} · definition `{result.name}` v{meta.get('version', '?')}"
     if owners:
         text += f" · owned by {owners}"
-    if meta.get("incomplete_periods"):
-        text += " · dotted points are periods still maturing"
     return text
+
+
+def incomplete_caption(result: MetricResult, *, dotted: bool) -> str:
+    """Words for the periods a chart cannot show as final: ' · dotted points: …' on a line
+    chart that draws them dotted, else a sentence naming them (bars have no dotted points)."""
+    meta = result.meta
+    incomplete = sorted(meta.get("incomplete_periods", []))
+    if not incomplete:
+        return ""
+    partial = set(meta.get("partial_periods", []))
+    parts = []
+    if partial:
+        starts = ", ".join(f"{p:%d %b %Y}" for p in sorted(partial))
+        parts.append(f"the period starting {starts} is not over yet (its count is partial, "
+                     "not a drop)")
+    maturing = [p for p in incomplete if p not in partial]
+    if maturing:
+        parts.append(f"{len(maturing)} recent period{'s are' if len(maturing) > 1 else ' is'} "
+                     "still maturing (cohorts still converting)")
+    return (" · dotted points: " if dotted else " · ") + "; ".join(parts)
 
 
 def show_chart(fig: go.Figure, caption: str, *, key: str | None = None) -> None:

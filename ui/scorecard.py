@@ -36,6 +36,12 @@ def _value(result: data.MetricResult):
     return result.frame["value"].iloc[0]
 
 
+def comparison_windows_coincide(selection: Selection) -> bool:
+    """True when the previous period is the same window as the same period last year."""
+    previous, last_year = selection.previous(), selection.last_year()
+    return (previous.start, previous.end) == (last_year.start, last_year.end)
+
+
 def maturing(defn, selection: Selection, as_of: dt.datetime) -> bool:
     """True when the period holds cohorts younger than the metric's maturity window."""
     return defn.maturity_days > 0 and selection.end > as_of - dt.timedelta(days=defn.maturity_days)
@@ -83,18 +89,27 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float],
             # Only finished, mature months: a cohort still converting would draw a false dip.
             done = spark.frame[~spark.frame["period"].isin(spark.meta.get("incomplete_periods", []))]
             if len(done) > 1:
-                chart_data = done["value"].fillna(0).tolist()
+                # A month without a value is left out, never drawn as 0.
+                chart_data = done["value"].dropna().tolist() or None
         # The label goes above the metric as text so long names wrap instead of being cut.
         st.markdown(f"**{meta['label']}**", help=defn.description)
+        # For a 12-month (or year-to-date) window the previous period is the same period last
+        # year: one comparison, named once, instead of two identical deltas.
+        same_window = comparison_windows_coincide(selection)
         st.metric(
             meta["label"], format_value(value, unit), label_visibility="collapsed",
             delta=format_change(value, previous, unit),
             delta_color="off" if young else ("normal" if direction == "up" else "inverse"),
-            delta_description="vs prev. period" + (" (maturing)" if young else ""),
             chart_data=chart_data, chart_type="line",
         )
-        yoy = format_change(value, last_year, unit)
-        st.markdown(f"vs last year **{yoy}**" if yoy else "vs last year: no data")
+        first = "vs same period last year" if same_window else "vs previous period"
+        if format_change(value, previous, unit) is None:
+            st.caption(f"{first}: no comparable value")
+        else:
+            st.caption(f"Change {first}" + (" (cohorts still maturing)" if young else ""))
+        if not same_window:
+            yoy = format_change(value, last_year, unit)
+            st.markdown(f"vs last year **{yoy}**" if yoy else "vs last year: no comparable value")
         if young:
             st.caption(f":material/hourglass_top: Includes cohorts younger than "
                        f"{defn.maturity_days} days, still converting: expect it to rise.")

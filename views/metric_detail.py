@@ -4,7 +4,15 @@ import streamlit as st
 
 from ui import data, filters
 from ui.charts import bar_chart, trend_chart
-from ui.components import empty_state, metric_error, notes, show_chart, show_table, version_caption
+from ui.components import (
+    empty_state,
+    incomplete_caption,
+    metric_error,
+    notes,
+    show_chart,
+    show_table,
+    version_caption,
+)
 from ui.metric_view import BREAKDOWNS, breakdown_label, metric_picker, trend_table, value_columns
 
 selection = filters.current()
@@ -32,7 +40,7 @@ else:
                       + (f", by {breakdown_label(by).lower()}" if by else ""),
                       grain=selection.grain, by=by, target=target,
                       activations=data.activations(name))
-    show_chart(fig, version_caption(trend), key="trend")
+    show_chart(fig, version_caption(trend) + incomplete_caption(trend, dotted=True), key="trend")
     notes(trend)
     if by:
         total = data.metric(name, start=selection.start, end=selection.end, grain="total", by=by,

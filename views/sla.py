@@ -4,7 +4,14 @@ import streamlit as st
 
 from ui import data, filters
 from ui.charts import bar_chart, trend_chart
-from ui.components import empty_state, metric_error, show_chart, show_table, version_caption
+from ui.components import (
+    empty_state,
+    incomplete_caption,
+    metric_error,
+    show_chart,
+    show_table,
+    version_caption,
+)
 from ui.glossary import sla_summary
 from ui.sla_view import (
     REP_COLUMNS,
@@ -35,7 +42,7 @@ else:
                       grain=selection.grain,
                       target=data.targets().get("sla_first_touch_compliance"),
                       activations=data.activations("sla_first_touch_compliance"))
-    show_chart(fig, version_caption(compliance) + " · MQLs still inside their SLA window and "
+    show_chart(fig, version_caption(compliance) + incomplete_caption(compliance, dotted=True) + " · MQLs still inside their SLA window and "
                "untouched are not counted until their deadline passes.", key="compliance")
 
 left, right = st.columns(2)
@@ -85,7 +92,7 @@ else:
     fig = trend_chart(mqls.frame, {**mqls.meta, "grain": selection.grain},
                       title=f"MQLs delivered per {selection.grain}", grain=selection.grain,
                       target=commitment)
-    caption = version_caption(mqls)
+    caption = version_caption(mqls) + incomplete_caption(mqls, dotted=True)
     if commitment:
         caption += f" · commitment {commitment:,.0f} MQLs per {selection.grain}"
         if selection.where:

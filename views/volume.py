@@ -4,7 +4,15 @@ import streamlit as st
 
 from ui import data, filters
 from ui.charts import bar_chart, trend_chart
-from ui.components import empty_state, metric_error, notes, show_chart, show_table, version_caption
+from ui.components import (
+    empty_state,
+    incomplete_caption,
+    metric_error,
+    notes,
+    show_chart,
+    show_table,
+    version_caption,
+)
 
 selection = filters.current()
 st.title("Lead volume & quality")
@@ -22,7 +30,7 @@ def volume_chart(name: str, title: str, key: str) -> None:
         fig = bar_chart(result.frame.fillna({"source_channel": "(none)"}), x="period", y="value",
                         color="source_channel", unit="count", title=title,
                         x_title=selection.grain.capitalize(), y_title=result.meta["label"])
-        show_chart(fig, version_caption(result), key=key)
+        show_chart(fig, version_caption(result) + incomplete_caption(result, dotted=False), key=key)
 
 
 left, right = st.columns(2)
@@ -48,7 +56,8 @@ for row in (quality[:2], quality[2:]):
                                   title=f"{result.meta['label']} per {selection.grain}",
                                   grain=selection.grain, target=targets.get(name),
                                   activations=data.activations(name), height=320)
-                show_chart(fig, version_caption(result), key=f"quality-{name}")
+                show_chart(fig, version_caption(result) + incomplete_caption(result, dotted=True),
+                           key=f"quality-{name}")
                 notes(result)
 
 st.subheader("Why sales rejected MQLs: the closed loop")
