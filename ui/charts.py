@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from ui.format import UNIT_AXIS_TITLES, format_value, plotly_tick_format
+from ui.format import UNIT_AXIS_TITLES, format_value, plotly_tick_format, readable
 
 PALETTE = ["#2563eb", "#f97316", "#10b981", "#a855f7", "#ef4444", "#0ea5e9", "#eab308",
            "#64748b", "#ec4899", "#14b8a6"]
@@ -40,6 +40,11 @@ def _layout(fig: go.Figure, title: str, *, x_title: str | None, y_title: str | N
     fig.update_yaxes(title=y_title, tickformat=plotly_tick_format(unit) if unit else None,
                      rangemode="tozero")
     return fig
+
+
+def axis_title(label: str, unit: str) -> str:
+    """'Win rate (%)'; a count or a score needs no unit after its name."""
+    return label if unit == "count" else f"{label} ({UNIT_AXIS_TITLES.get(unit, unit)})"
 
 
 def grain_title(grain: str) -> str:
@@ -107,7 +112,7 @@ def trend_chart(frame: pd.DataFrame, meta: dict, *, title: str, grain: str, by: 
                            xanchor="right" if late else "left",
                            font={"size": 11, "color": NEUTRAL})
     return _layout(fig, title, x_title=grain_title(meta.get("grain", "month")),
-                   y_title=f"{meta.get('label', '')} ({UNIT_AXIS_TITLES.get(unit, unit)})",
+                   y_title=axis_title(meta.get("label", ""), unit),
                    unit=unit, height=height)
 
 
@@ -157,7 +162,9 @@ def cohort_heatmap(cohorts: pd.DataFrame, *, stage_label: str, title: str) -> go
 def bar_chart(frame: pd.DataFrame, *, x: str, y: str, title: str, unit: str, x_title: str,
               y_title: str, color: str | None = None, horizontal: bool = False,
               stacked: bool = True, height: int = 380) -> go.Figure:
-    """Bars, optionally coloured by a column; horizontal puts categories on the y axis."""
+    """Bars, optionally coloured by a column; horizontal puts categories on the y axis.
+    Codes (paid_search) are shown in words (Paid search)."""
+    frame = readable(frame)
     fig = go.Figure()
     groups = [(None, frame)] if not color else list(frame.groupby(color, dropna=False, sort=True))
     for i, (key, part) in enumerate(groups):

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui.data import MetricResult
+from ui.format import humanise, readable
 
 
 def version_caption(result: MetricResult) -> str:
@@ -44,13 +45,40 @@ def show_chart(fig: go.Figure, caption: str, *, key: str | None = None) -> None:
     st.caption(caption)
 
 
+# Column formats as Python format strings: one look for a number on every table (percent with
+# one decimal, money in whole dollars, counts with separators).
+_PY_FORMATS = {"percent": "{:.1%}", "dollar": "${:,.0f}", "localized": "{:,.0f}",
+               "%.1f": "{:,.1f}", "%.2f": "{:,.2f}", "%.2f×": "{:,.2f}×", "%.1f h": "{:,.1f} h",
+               "%.1f days": "{:,.1f} days"}
+def _display_config(frame: pd.DataFrame, column_config: dict | None):
+    """(column settings, format strings): a number column's format moves to the Styler (so
+    missing values read '—' and percents have one decimal), and a column without settings
+    gets its name in words as header."""
+    config: dict = {}
+    formats: dict = {}
+    for column, setting in (column_config or {}).items():
+        type_config = setting.get("type_config", {}) if isinstance(setting, dict) else {}
+        if type_config.get("type") == "number" and type_config.get("format") in _PY_FORMATS:
+            formats[column] = _PY_FORMATS[type_config["format"]]
+            setting = {**setting, "type_config": {**type_config, "format": None}}
+        config[column] = setting
+    for column in frame.columns:
+        if column not in config:
+            config[column] = st.column_config.Column(humanise(str(column)))
+    return config, formats
+
+
 def show_table(frame: pd.DataFrame, *, file_name: str, key: str, column_config: dict | None = None,
                height: int | str = "auto", hide_index: bool = True,
                column_order: list[str] | None = None) -> None:
-    """A sortable table with a CSV download of the same rows (all columns)."""
-    st.dataframe(frame, column_config=column_config, hide_index=hide_index, height=height,
+    """A sortable table with a CSV download of the same rows (all columns). Missing values
+    read '—', never 'None'."""
+    rows = readable(frame)
+    config, formats = _display_config(rows, column_config)
+    styled = rows.style.format(formats, na_rep="—")
+    st.dataframe(styled, column_config=config, hide_index=hide_index, height=height,
                  key=f"{key}-table", column_order=column_order)
-    st.download_button("Download CSV", frame.to_csv(index=False).encode("utf-8"),
+    st.download_button("Download CSV", rows.to_csv(index=False).encode("utf-8"),
                        file_name=f"{file_name}.csv", mime="text/csv", key=f"{key}-download",
                        icon=":material/download:")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 UNIT_AXIS_TITLES = {
     "percent": "%", "count": "count", "currency": "USD", "hours": "hours", "days": "days",
     "ratio": "× (ratio)",
@@ -64,3 +66,34 @@ def format_change(current, previous, unit: str) -> str | None:
 
 def plotly_tick_format(unit: str) -> str | None:
     return {"percent": ".0%", "currency": "$,.3s", "ratio": ".1f"}.get(unit)
+
+
+# Codes shown in words. "NA" (North America) is also what pandas reads as missing in a CSV.
+VALUE_LABELS = {"region": {"NA": "North America"}}
+CODE_COLUMNS = ("source_channel", "channel", "sourced_by", "team", "stage", "kind")
+
+
+def humanise(code: str) -> str:
+    """'paid_search' -> 'Paid search', 'lead_id' -> 'Lead id'; other text unchanged.
+
+    >>> humanise("paid_search"), humanise("EMEA"), humanise("Mid-Market")
+    ('Paid search', 'EMEA', 'Mid-Market')
+    """
+    if not isinstance(code, str) or not code or not code.replace("_", "").isalnum():
+        return code
+    if code.isupper() or any(c.isupper() for c in code) and "_" not in code:
+        return code
+    return code.replace("_", " ").capitalize()
+
+
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows as a person reads them: codes in words, regions that no spreadsheet mistakes
+    for missing values. Used for the table on screen and its CSV download alike."""
+    out = frame.copy()
+    for column in out.columns:
+        labels = VALUE_LABELS.get(column)
+        if labels:
+            out[column] = out[column].map(lambda v, labels=labels: labels.get(v, v))
+        elif column in CODE_COLUMNS and out[column].dtype == object:
+            out[column] = out[column].map(humanise)
+    return out
