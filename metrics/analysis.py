@@ -568,26 +568,37 @@ def channel_performance(wh: Warehouse, *, start=None, end=None, where: Where = N
 
 
 def campaign_leads(wh: Warehouse, campaign_id: str, *, start=None, end=None, where: Where = None,
-                   limit: int = 1000) -> pd.DataFrame:
+                   reached: str | None = None, limit: int = 1000) -> pd.DataFrame:
     """The leads of one campaign created in the period, newest first, with how far they got.
 
     Columns: lead_id, created_at, segment, region, lead_score, stage_reached (label of the
     furthest funnel stage with an event; "Lead" if none), first_mql_at, won_amount (NaN when
-    nothing was won).
+    nothing was won). `reached` keeps only leads whose furthest stage is that funnel stage
+    (e.g. "won"). attrs["total"] is how many leads match before the `limit`, so a capped list
+    can say so.
     """
     if limit <= 0:
         raise QueryError("limit must be a positive number of rows.")
     stages = _funnel_stages()
+    if reached is not None and reached not in stages:
+        raise QueryError(f"there is no funnel stage '{reached}'; use one of {', '.join(stages)}.")
     furthest = " ".join(f"WHEN {_first_at(s)} IS NOT NULL THEN {i}"
                         for i, s in reversed(list(enumerate(stages))) if s != "lead")
     condition, params = _span(wh, "created_at", start, end, where)
+    if reached is not None:
+        params["reached"] = stages.index(reached)
     frame = wh.execute(f"""
-        SELECT l.lead_id, l.created_at, l.segment, l.region, l.lead_score,
-               CASE {furthest} ELSE 0 END AS stage_reached, l.first_mql_at, l.won_amount
-        FROM lead_lifecycle l WHERE l.campaign_id = $campaign AND {condition}
-        ORDER BY l.created_at DESC, l.lead_id LIMIT $limit""",
+        SELECT *, COUNT(*) OVER () AS total FROM (
+            SELECT l.lead_id, l.created_at, l.segment, l.region, l.lead_score,
+                   CASE {furthest} ELSE 0 END AS stage_reached, l.first_mql_at, l.won_amount
+            FROM lead_lifecycle l WHERE l.campaign_id = $campaign AND {condition})
+        {"WHERE stage_reached = $reached" if reached is not None else ""}
+        ORDER BY created_at DESC, lead_id LIMIT $limit""",
         {**params, "campaign": str(campaign_id), "limit": int(limit)}, label="campaign leads")
+    total = int(frame["total"].iloc[0]) if len(frame) else 0
+    frame = frame.drop(columns="total")
     frame["stage_reached"] = [stage_label(stages[i]) for i in frame["stage_reached"]]
+    frame.attrs["total"] = total
     return frame
 
 

@@ -161,8 +161,9 @@ def cohort_heatmap(cohorts: pd.DataFrame, *, stage_label: str, title: str) -> go
 @_shared_figure
 def bar_chart(frame: pd.DataFrame, *, x: str, y: str, title: str, unit: str, x_title: str,
               y_title: str, color: str | None = None, horizontal: bool = False,
-              stacked: bool = True, height: int = 380) -> go.Figure:
-    """Bars, optionally coloured by a column; horizontal puts categories on the y axis.
+              stacked: bool = True, height: int = 380, log_scale: bool = False) -> go.Figure:
+    """Bars, optionally coloured by a column; horizontal puts categories on the y axis;
+    `log_scale` for values that span orders of magnitude.
     Codes (paid_search) are shown in words (Paid search)."""
     frame = readable(frame)
     fig = go.Figure()
@@ -179,7 +180,7 @@ def bar_chart(frame: pd.DataFrame, *, x: str, y: str, title: str, unit: str, x_t
     fig.update_layout(barmode="stack" if stacked else "group", showlegend=color is not None)
     if horizontal:
         _layout(fig, title, x_title=y_title, y_title=x_title, height=height)
-        fig.update_xaxes(tickformat=plotly_tick_format(unit))
+        fig.update_xaxes(tickformat=plotly_tick_format(unit), type="log" if log_scale else None)
         fig.update_yaxes(autorange="reversed", rangemode=None, type="category")
         fig.update_layout(hovermode="closest")
         return fig

@@ -68,6 +68,29 @@ def _display_config(frame: pd.DataFrame, column_config: dict | None):
     return config, formats
 
 
+def _missing_as_dash(rows: pd.DataFrame, config: dict, formats: dict) -> pd.DataFrame:
+    """The grid draws a missing value as 'None' whatever a Styler says, so a column with
+    missing values is shown as formatted text with '—' (the download keeps the values; such a
+    column sorts as text)."""
+    shown = rows.copy()
+    for column in shown.columns:
+        values = shown[column]
+        if not values.isna().any():
+            continue
+        setting = config[column] if isinstance(config[column], dict) else {}
+        label, help_text = setting.get("label") or humanise(str(column)), setting.get("help")
+        if values.dtype.kind in "fiu":
+            fmt = formats.pop(column, "{:,.2f}")
+        elif values.dtype.kind == "M":
+            fmt = "{:%d %b %Y %H:%M}"
+        else:
+            shown[column] = values.astype(object).where(values.notna(), "—")
+            continue
+        shown[column] = ["—" if pd.isna(v) else fmt.format(v) for v in values]
+        config[column] = st.column_config.TextColumn(label, help=help_text)
+    return shown
+
+
 def show_table(frame: pd.DataFrame, *, file_name: str, key: str, column_config: dict | None = None,
                height: int | str = "auto", hide_index: bool = True,
                column_order: list[str] | None = None) -> None:
@@ -75,7 +98,8 @@ def show_table(frame: pd.DataFrame, *, file_name: str, key: str, column_config: 
     read '—', never 'None'."""
     rows = readable(frame)
     config, formats = _display_config(rows, column_config)
-    styled = rows.style.format(formats, na_rep="—")
+    shown = _missing_as_dash(rows, config, formats)
+    styled = shown.style.format(formats, na_rep="—")
     st.dataframe(styled, column_config=config, hide_index=hide_index, height=height,
                  key=f"{key}-table", column_order=column_order)
     st.download_button("Download CSV", rows.to_csv(index=False).encode("utf-8"),

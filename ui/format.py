@@ -93,7 +93,8 @@ def readable(frame: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         labels = VALUE_LABELS.get(column)
         if labels:
-            out[column] = out[column].map(lambda v, labels=labels: labels.get(v, v))
-        elif column in CODE_COLUMNS and out[column].dtype == object:
-            out[column] = out[column].map(humanise)
+            out[column] = out[column].map(lambda v, labels=labels: labels.get(v, v)
+                                          if isinstance(v, str) else v)
+        elif column in CODE_COLUMNS and not pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = out[column].map(lambda v: humanise(v) if isinstance(v, str) else v)
     return out

@@ -3,7 +3,17 @@
 import streamlit as st
 
 from ui import data, filters
-from ui.campaign_view import CAMPAIGN_COLUMNS, MODEL_LABELS, attribution_caption
+from ui.campaign_view import (
+    CAMPAIGN_COLUMNS,
+    CONTRIBUTION_NOTE,
+    DRILL_LIMIT,
+    DRILL_STAGES,
+    MODEL_LABELS,
+    attribution_caption,
+    drill_sentence,
+    pipeline_to_spend_caption,
+    wide_spread,
+)
 from ui.charts import bar_chart, journey_chart
 from ui.components import empty_state, show_chart, show_table
 
@@ -29,13 +39,19 @@ else:
         show_chart(fig, "Opportunities created in the period from marketing-sourced leads of each "
                    f"{level}.", key="sourced")
     with right:
-        fig = bar_chart(top, x=label_column, y="pipeline_to_spend", unit="ratio", horizontal=True,
-                        title=f"Pipeline-to-spend by {level}", x_title=level.capitalize(),
-                        y_title="Sourced pipeline ÷ cost")
-        show_chart(fig, "Campaign cost is spread evenly over each campaign's running days.",
-                   key="pipeline-to-spend")
+        costed = top[top["pipeline_to_spend"].notna()]
+        if costed.empty:
+            empty_state(f"No {level} of this selection has recorded spend, so pipeline-to-spend "
+                        "has no value.")
+        else:
+            fig = bar_chart(costed, x=label_column, y="pipeline_to_spend", unit="ratio",
+                            horizontal=True, title=f"Pipeline-to-spend by {level}",
+                            x_title=level.capitalize(), y_title="Sourced pipeline ÷ cost",
+                            log_scale=wide_spread(costed["pipeline_to_spend"]))
+            show_chart(fig, pipeline_to_spend_caption(top, label_column), key="pipeline-to-spend")
     show_table(performance, file_name=f"{level}-performance", key="performance",
                column_config=CAMPAIGN_COLUMNS)
+    st.caption(":material/info: " + CONTRIBUTION_NOTE)
 
 st.subheader("Multi-touch attribution")
 model_col, half_life_col = st.columns([3, 1])
@@ -66,11 +82,17 @@ campaign = st.selectbox("Campaign", list(options), format_func=options.get, inde
                         placeholder="Pick a campaign to see its leads", key="drill_campaign",
                         bind="query-params")
 if campaign:
-    leads = data.run_analysis("campaign_leads", campaign_id=campaign, **span)
+    reached = st.segmented_control("Furthest stage", list(DRILL_STAGES),
+                                   format_func=DRILL_STAGES.get, default="any", key="reached",
+                                   bind="query-params", required=True)
+    leads = data.run_analysis("campaign_leads", campaign_id=campaign, limit=DRILL_LIMIT,
+                              reached=None if reached == "any" else reached, **span)
     if leads.empty:
-        empty_state(f"{options[campaign]} brought no leads in this period with these filters.")
+        empty_state(f"{options[campaign]} brought no such leads in this period with these "
+                    "filters.")
     else:
-        st.markdown(f"**{len(leads):,}** leads of {options[campaign]} (newest first).")
+        st.markdown(drill_sentence(len(leads), leads.attrs.get("total", len(leads)),
+                                   options[campaign]))
         show_table(leads, file_name=f"leads-{campaign}", key="campaign-leads",
                    column_config=CAMPAIGN_COLUMNS)
         lead = st.selectbox("Lead", leads["lead_id"].tolist(), index=None, key="lead",

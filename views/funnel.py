@@ -5,7 +5,7 @@ import streamlit as st
 from ui import data, filters
 from ui.charts import bar_chart, cohort_heatmap, funnel_chart
 from ui.components import empty_state, metric_error, show_chart, show_table
-from ui.funnel_view import FUNNEL_COLUMNS, VELOCITY_COLUMNS
+from ui.funnel_view import FUNNEL_COLUMNS, VELOCITY_COLUMNS, cohort_difference_note
 from ui.format import format_value
 from ui.metric_view import breakdown_label
 from ui.filters import link_params
@@ -54,6 +54,7 @@ for column, (label, key, unit) in zip(cols[2:], (
         st.metric(label, format_value(None if row is None else row[key], unit), border=True)
 st.caption("Pipeline velocity = opportunities created × win rate × average won deal ÷ median "
            "sales cycle in days: the revenue the current pipeline engine produces per day.")
+st.caption(":material/info: " + cohort_difference_note(data.definitions()))
 
 st.subheader("Split")
 dimension = st.segmented_control("Split the funnel by", ["segment", "source_channel", "region"],
