@@ -13,7 +13,6 @@ import streamlit as st
 
 from metrics.selection import GRAIN_LABELS, RANGE_LABELS, LeadFilter, Selection, resolve_range
 from ui import data
-from ui.format import VALUE_LABELS
 
 FILTER_LABELS = {"segment": "Segment", "region": "Region", "source_channel": "Channel",
                  "campaign_id": "Campaign"}
@@ -67,8 +66,8 @@ def render_sidebar() -> Selection:
             choices = options.get(dim, [])
             if dim == "campaign_id":
                 choices = _campaign_choices(choices, chosen.get("source_channel", []))
-            in_words = VALUE_LABELS.get(dim, {})
-            labels = {value: in_words.get(value, label) for value, label in choices}
+            # Option labels are what links carry (?region=NA): they stay as they are.
+            labels = dict(choices)
             chosen[dim] = st.multiselect(
                 FILTER_LABELS[dim], list(labels), key=param,
                 format_func=lambda v, labels=labels: labels.get(v, v), bind="query-params",
@@ -93,8 +92,7 @@ def describe_filters(selection: Selection) -> str:
     options = data.filter_options()
     parts = []
     for dim, values in selection.where:
-        in_words = VALUE_LABELS.get(dim, {})
-        labels = {v: in_words.get(v, label) for v, label in options.get(dim, [])}
+        labels = dict(options.get(dim, []))
         parts.append(f"{FILTER_LABELS.get(dim, dim)}: " + ", ".join(labels.get(v, v) for v in values))
     return " · ".join(parts) or "All leads"
 
