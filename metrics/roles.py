@@ -7,10 +7,13 @@ dict shaped like it:
     teams = ["marketing"]
     role = "approver"        # viewer | editor | approver | admin
     name = "Casey (CMO)"     # optional, for display
+    ops = true               # optional: may load data into the warehouse and restore it
 
 An unknown user is a viewer. Editors propose changes to metrics their team owns; approvers may
 also approve for their team; admins may propose anything (new metrics included) and approve for
-the teams they belong to. Nobody approves their own proposal: that rule needs the proposal, so
+the teams they belong to. Loading data replaces it for everyone, so it is a right of its own:
+people with `ops = true` and admins may import files and restore a previous warehouse, whatever
+their role in the catalog. Nobody approves their own proposal: that rule needs the proposal, so
 the catalog enforces it, not this module.
 """
 
@@ -27,7 +30,7 @@ from metrics.errors import CatalogError
 from metrics.paths import default_roles_path
 
 ROLES = ("viewer", "editor", "approver", "admin")
-_USER_KEYS = ("teams", "role", "name")
+_USER_KEYS = ("teams", "role", "name", "ops")
 
 
 def normalize_email(email: str | None) -> str:
@@ -47,6 +50,7 @@ class Person:
     role: str = "viewer"
     teams: tuple[str, ...] = ()
     name: str = ""
+    ops: bool = False
 
     @property
     def display(self) -> str:
@@ -59,6 +63,11 @@ class Person:
     @property
     def may_approve(self) -> bool:
         return self.role in ("approver", "admin")
+
+    @property
+    def may_load_data(self) -> bool:
+        """May import files into the warehouse and restore a previous one (ops or admin)."""
+        return self.ops or self.role == "admin"
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,26 @@ class Roles:
     def can_set_target(self, email: str | None, metric_owners: Iterable[str]) -> bool:
         """Targets are set by approvers and admins of a team that owns the metric."""
         return bool(self.approving_teams(email, metric_owners))
+
+    def data_loaders(self) -> tuple[str, ...]:
+        """The emails of everyone who may load data and restore warehouses, sorted."""
+        return tuple(sorted(e for e, p in self.people.items() if p.may_load_data))
+
+    def why_not_load_data(self, email: str | None) -> str | None:
+        """None when the user may load or restore data, else the sentence saying who may."""
+        person = self.person(email)
+        if person.may_load_data:
+            return None
+        # The file's name, not its path: this sentence is shown on screen.
+        where = Path(self.source).name
+        loaders = self.data_loaders()
+        ask = (f"ask {_join(loaders, 'or')}" if loaders
+               else f"nobody has that right yet: an admin can set it in {where}")
+        rule = (f"Loading data replaces it for everyone, so only people with ops = true in "
+                f"{where} and admins may do it: {ask}.")
+        if not person.email:
+            return f"Sign in (or pick who you are) first. {rule}"
+        return f"{person.email} is {_article(person.role)} without the ops right. {rule}"
 
     def approvers(self, team: str) -> tuple[str, ...]:
         """The emails of everyone who may approve for `team`, sorted."""
@@ -198,7 +227,10 @@ def _roles_from_mapping(data: Mapping, source: str) -> Roles:
         name = entry.get("name", "")
         if not isinstance(name, str):
             raise CatalogError(f"{where} has a name that is not text.")
-        people[email] = Person(email=email, role=role, teams=teams, name=name.strip())
+        ops = entry.get("ops", False)
+        if not isinstance(ops, bool):
+            raise CatalogError(f"{where} has ops = {ops!r}; write ops = true or ops = false.")
+        people[email] = Person(email=email, role=role, teams=teams, name=name.strip(), ops=ops)
     return Roles(people=MappingProxyType(people), source=source)
 
 
@@ -206,6 +238,8 @@ def _article(role: str) -> str:
     return f"an {role}" if role[0] in "aeiou" else f"a {role}"
 
 
-def _join(items: Iterable[str]) -> str:
+def _join(items: Iterable[str], conjunction: str = "and") -> str:
     items = list(items)
-    return " and ".join(items) if len(items) <= 2 else ", ".join(items[:-1]) + " and " + items[-1]
+    if len(items) <= 2:
+        return f" {conjunction} ".join(items)
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]

@@ -131,3 +131,30 @@ def test_repo_roles_file_has_two_approvers_per_team() -> None:
     assert roles.role("sales.ops@example.com") == "editor"
     assert roles.role("revops.admin@example.com") == "admin"
     assert roles.role("analyst@example.com") == "viewer"
+
+
+@pytest.mark.parametrize(("entry", "allowed"), [
+    ({"role": "viewer", "ops": True}, True),  # the ops right does not follow the catalog role
+    ({"role": "editor", "teams": ["sales"], "ops": True}, True),
+    ({"role": "approver", "teams": ["sales"]}, False),
+    ({"role": "editor", "teams": ["sales"], "ops": False}, False),
+    ({"role": "admin"}, True),
+])
+def test_loading_data_needs_the_ops_right_or_admin(entry: dict, allowed: bool) -> None:
+    roles = load_roles({"users": {"x@example.com": entry, "ops@example.com": {"ops": True}}})
+    assert (roles.why_not_load_data("x@example.com") is None) is allowed
+
+
+def test_a_refused_load_says_who_may_do_it_and_names_no_path() -> None:
+    roles = load_roles(REPO_ROOT / "roles.toml")
+    why = roles.why_not_load_data("cmo@example.com")
+    assert why.startswith("cmo@example.com is an approver without the ops right.")
+    assert "marketing.ops@example.com, revops.admin@example.com or sales.ops@example.com" in why
+    assert "in roles.toml" in why and str(REPO_ROOT) not in why
+    assert roles.why_not_load_data(None).startswith("Sign in (or pick who you are) first.")
+    assert "nobody has that right yet" in load_roles({"users": {}}).why_not_load_data("a@b.co")
+
+
+def test_ops_must_be_true_or_false() -> None:
+    with pytest.raises(CatalogError, match="ops = 'yes'; write ops = true or ops = false"):
+        load_roles({"users": {"a@example.com": {"ops": "yes"}}})
