@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -212,6 +213,7 @@ def new_warehouse(path: Path | str, *, model: StageModel | None = None
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_builds(target)
     temp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.building")
     con = duckdb.connect(str(temp), config={"memory_limit": BUILD_MEMORY_LIMIT})
     try:
@@ -228,6 +230,36 @@ def new_warehouse(path: Path | str, *, model: StageModel | None = None
         for leftover in (temp, temp.with_name(temp.name + ".wal")):
             leftover.unlink(missing_ok=True)
         raise
+
+
+def remove_abandoned_builds(target: Path) -> list[Path]:
+    """Delete what builds of `target` killed before their cleanup left behind.
+
+    A build's files (the new file, its WAL, an import's scratch database and transcoded
+    copies, DuckDB's spill directory) all start with `.<name>.<pid>.`; those of a process
+    that no longer runs are abandoned. Returns what was removed.
+    """
+    removed = []
+    for leftover in target.parent.glob(f".{target.name}.*.building*"):
+        pid = leftover.name[len(target.name) + 2:].split(".", 1)[0]
+        if not pid.isdigit() or _process_running(int(pid)):
+            continue
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+        removed.append(leftover)
+    return removed
+
+
+def _process_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to judge
+    return True
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
