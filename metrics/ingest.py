@@ -1,12 +1,15 @@
 """Import a folder of export files into a new warehouse, and lose nothing (DESIGN.md section 4).
 
     python -m metrics ingest DIR [--warehouse PATH] [--mapping NAME] [--timezone TZ]
-                                 [--as-of TIME] [--dry-run] [--quarantine-out FILE.csv]
+                                 [--encoding NAME] [--as-of TIME] [--dry-run]
+                                 [--quarantine-out FILE.csv]
 
 The pipeline, all of it in DuckDB so a 5 GB file streams instead of filling memory:
 
-1. find the files, read their headers, check the mapping's columns exist (else exit code 2);
-2. stage every file as text in a scratch database next to the new warehouse;
+1. find the files, read their headers, check the mapping's columns exist (else exit code 2,
+   naming every unusable file and column at once);
+2. stage every file as text in a scratch database next to the new warehouse (a file in
+   another encoding than UTF-8 is transcoded first);
 3. per canonical table, in load order: the mapping makes candidate rows, `ingest_checks`
    converts and judges them, good rows go to the table and bad ones to `quarantine` with
    their reason; loaded + quarantined = rows read, per table, always;
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,11 +40,13 @@ from sqlglot import exp
 from metrics.build import build_warehouse, create_schema
 from metrics.errors import MetricError
 from metrics.ingest_checks import (
-    LOAD_ORDER, CanonicalTable, canonical_tables, check_table, count_rows, insert_loaded,
-    insert_quarantined, reason_counts, warning_counts,
+    LIMIT_PARAMETERS, LOAD_ORDER, CanonicalTable, canonical_tables, check_table, count_rows,
+    insert_loaded, insert_quarantined, limits, quarantined_lead_ids, reason_counts,
+    unknown_values, warning_counts,
 )
 from metrics.ingest_files import (
-    IngestFileError, ProgressFn, SourceFile, execute_with_progress, find_files, inspect_file,
+    IngestFileError, IngestResourceError, ProgressFn, SourceFile, check_encoding,
+    combine_file_errors, execute_with_progress, find_files, inspect_file, resource_error,
     stage_file,
 )
 from metrics.ingest_mapping import (
@@ -48,19 +54,25 @@ from metrics.ingest_mapping import (
     check_timezone, load_mapping, plan, used_columns,
 )
 from metrics.model import StageModel
-from metrics.paths import default_warehouse_path
+from metrics.paths import DATA_DIR, default_warehouse_path
 from metrics.progress import ProgressBar
 
 __all__ = [
-    "FileReport", "IngestError", "IngestFileError", "IngestReport", "MappingError",
-    "ProgressCallback", "ReasonCount", "TableReport", "ingest", "preview_ingest",
-    "read_quarantine", "register",
+    "FileReport", "IngestError", "IngestFileError", "IngestReport", "IngestResourceError",
+    "MappingError", "ProgressCallback", "ReasonCount", "TableReport", "UnknownValue", "ingest",
+    "preview_ingest", "read_quarantine", "register",
 ]
 
 ProgressCallback = Callable[[float, str], None]
 SCRATCH = "ingest_staging"
 QUARANTINE_COLUMNS = ("table_name", "file", "row_number", "reason", "raw")
 DEFAULT_QUARANTINE_ROWS = 10_000
+# The import page saves uploads in folders here; they are copies, removed once loaded or, if
+# never loaded, by the next import a day later.
+UPLOADS_DIR = DATA_DIR / "uploads"
+ABANDONED_UPLOAD_SECONDS = 24 * 3600
+# Stages whose absence the report points out: metrics based on them can have no value.
+_FUNNEL_STAGES = ("mql", "sal", "sql", "opportunity", "won")
 # Share of the progress bar for staging the files; the rest is checking and building.
 _STAGING_SHARE = 0.6
 _CHECKING_END = 0.95
@@ -96,12 +108,24 @@ class ReasonCount:
 
 @dataclass(frozen=True)
 class FileReport:
-    """One file read: its rows, and the columns no mapping entry used (ignored, not fatal)."""
+    """One file read: its rows, its encoding ("UTF-8", "Windows-1252"...; "parquet" for
+    Parquet), and the columns no mapping entry used (ignored, not fatal)."""
 
     name: str
     format: str
     rows: int
     ignored_columns: tuple[str, ...]
+    encoding: str = "UTF-8"
+
+
+@dataclass(frozen=True)
+class UnknownValue:
+    """A value of an enum column (a CRM status, a stage) no map knew: `rows` were quarantined."""
+
+    table: str
+    column: str
+    value: str
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -127,6 +151,9 @@ class IngestReport:
     seconds: float
     quarantined: pd.DataFrame = field(default_factory=lambda: _empty_quarantine(),
                                       compare=False, repr=False)
+    notes: tuple[str, ...] = ()
+    unknown_values: tuple[UnknownValue, ...] = ()
+    missing_stages: tuple[str, ...] = ()
 
     @property
     def rows_read(self) -> int:
@@ -181,8 +208,10 @@ class IngestReport:
         """The report as text for a terminal."""
         done = (f"Imported {self.directory} into {self.warehouse}" if self.warehouse else
                 f"Checked {self.directory} (dry run: nothing was written)")
+        encodings = ", ".join(f"{f.name} {f.encoding}" for f in self.files)
         lines = [
             f"{done}; mapping: {self.mapping}; naive times read in {self.timezone}",
+            f"Encodings: {encodings or '-'}",
             f"{self.file_rows:,} file rows in {self.seconds:.1f} s "
             f"({self.rows_per_second:,.0f} rows/s)"
             + (f"; data as of {self.as_of:%Y-%m-%d %H:%M:%S} UTC" if self.as_of else ""),
@@ -200,6 +229,16 @@ class IngestReport:
             if rows:
                 lines += ["", f"{title}:"]
                 lines += [f"  {r.table}: {r.reason}: {r.rows:,}" for r in rows]
+        if self.unknown_values:
+            lines += ["", "Values no map knows (their rows are quarantined; add them to the "
+                          "mapping):"]
+            lines += [f"  {u.table}.{u.column}: {u.value!r}: {u.rows:,}"
+                      for u in self.unknown_values]
+        if self.missing_stages:
+            lines += ["", "No events of the stages " + ", ".join(self.missing_stages)
+                      + ": metrics based on them have no value in this warehouse."]
+        if self.notes:
+            lines += ["", "Notes:"] + [f"  {note}" for note in self.notes]
         ignored = [f for f in self.files if f.ignored_columns]
         if ignored:
             lines += ["", "Ignored columns (not used by the mapping):"]
@@ -241,26 +280,31 @@ def ingest(directory: Path | str, warehouse_path: Path | str | None = None, *,
            mapping: str | Path | Mapping | None = None, timezone: str | None = None,
            as_of: dt.datetime | None = None, progress: ProgressCallback | None = None,
            quarantine_out: Path | str | None = None, model: StageModel | None = None,
-           max_quarantined_rows: int = DEFAULT_QUARANTINE_ROWS) -> IngestReport:
+           max_quarantined_rows: int = DEFAULT_QUARANTINE_ROWS,
+           encoding: str | None = None) -> IngestReport:
     """Load the folder into a new warehouse at `warehouse_path` and swap it in atomically.
 
     `mapping`: None for the canonical format, a name from mappings/, a TOML path or a Mapping.
     `timezone`: the zone of naive timestamps (default: the mapping's, else UTC). `as_of`:
     naive UTC; default the data's latest timestamp. `progress(fraction, message)` is called
     from the calling thread. `quarantine_out`: also write every quarantined row to this CSV.
-    Raises IngestFileError / MappingError / IngestError (exit code 2) with the previous
-    warehouse untouched.
+    `encoding`: the text encoding of every CSV (default: detected per file). Raises
+    IngestFileError / MappingError / IngestError (exit code 2) or IngestResourceError (a full
+    disk, exit code 1) with the previous warehouse untouched. A folder of the import page's
+    uploads is deleted once loaded.
     """
     target = Path(warehouse_path) if warehouse_path else default_warehouse_path()
     directory = Path(directory)
     if as_of is not None and as_of.tzinfo is not None:
         as_of = as_of.astimezone(dt.UTC).replace(tzinfo=None)
+    load_time = max(_now(), as_of) if as_of else _now()
     started = time.perf_counter()
     bar = _Progress(progress)
     outcome: list[_Outcome] = []
+    remove_abandoned_uploads(directory)
 
     def fill(con: duckdb.DuckDBPyConnection) -> None:
-        outcome.append(_load(con, directory, mapping, timezone, bar))
+        outcome.append(_load(con, directory, mapping, timezone, bar, encoding, load_time))
         bar.report(_CHECKING_END, "building the derived tables")
 
     def inspect(con: duckdb.DuckDBPyConnection) -> tuple[dt.datetime, pd.DataFrame]:
@@ -271,18 +315,21 @@ def ingest(directory: Path | str, warehouse_path: Path | str | None = None, *,
         built = con.execute("SELECT as_of FROM warehouse_meta").fetchone()[0]
         return built, _quarantine_frame(con, max_quarantined_rows)
 
-    built_as_of, quarantined = build_warehouse(
-        target, fill, as_of=as_of, model=model, inspect=inspect,
-        source=f"ingest {directory.resolve()} (mapping {_mapping_label(mapping)})")
+    with _resources_named(target.parent):
+        built_as_of, quarantined = build_warehouse(
+            target, fill, as_of=as_of, model=model, inspect=inspect,
+            source=f"ingest {directory.resolve()} (mapping {_mapping_label(mapping)})")
     seconds = time.perf_counter() - started
     bar.report(1.0, "done")
+    _remove_loaded_upload(directory)
     return outcome[0].report(directory, str(target), built_as_of, seconds, quarantined)
 
 
 def preview_ingest(directory: Path | str, *, mapping: str | Path | Mapping | None = None,
                    timezone: str | None = None, progress: ProgressCallback | None = None,
                    quarantine_out: Path | str | None = None, model: StageModel | None = None,
-                   max_quarantined_rows: int = DEFAULT_QUARANTINE_ROWS) -> IngestReport:
+                   max_quarantined_rows: int = DEFAULT_QUARANTINE_ROWS,
+                   encoding: str | None = None) -> IngestReport:
     """Validate the folder exactly as `ingest` would, into a throw-away warehouse.
 
     Nothing is swapped or kept; the report's `quarantined` frame holds the rejected rows (up
@@ -291,11 +338,13 @@ def preview_ingest(directory: Path | str, *, mapping: str | Path | Mapping | Non
     directory = Path(directory)
     started = time.perf_counter()
     bar = _Progress(progress)
-    with tempfile.TemporaryDirectory(prefix="handoff-preview-") as scratch:
+    remove_abandoned_uploads(directory)
+    with tempfile.TemporaryDirectory(prefix="handoff-preview-") as scratch, \
+            _resources_named(Path(scratch)):
         con = duckdb.connect(str(Path(scratch) / "preview.duckdb"))
         try:
             create_schema(con, model)
-            outcome = _load(con, directory, mapping, timezone, bar)
+            outcome = _load(con, directory, mapping, timezone, bar, encoding, _now())
             quarantined = _quarantine_frame(con, max_quarantined_rows)
             if quarantine_out:
                 write_quarantine_csv(con, Path(quarantine_out))
@@ -344,6 +393,59 @@ def _quarantine_frame(con: duckdb.DuckDBPyConnection, limit: int | None,
     return con.execute(_quarantine_query(limit, table), params).df()
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+class _resources_named:
+    """Turn a full disk or exhausted memory, from DuckDB or the OS, into IngestResourceError."""
+
+    def __init__(self, where: Path) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, traceback) -> bool:
+        if exc is None or isinstance(exc, (MetricError, KeyboardInterrupt)):
+            return False
+        named = resource_error(exc, self.where)
+        if named is not None:
+            raise named from None
+        return False
+
+
+def _is_upload(directory: Path) -> bool:
+    try:
+        return directory.resolve().parent == UPLOADS_DIR.resolve()
+    except OSError:
+        return False
+
+
+def remove_abandoned_uploads(directory: Path, *, now: float | None = None) -> list[Path]:
+    """When `directory` is an upload folder: delete the other upload folders older than a
+    day (checked but never loaded). Returns the folders removed."""
+    if not _is_upload(directory):
+        return []
+    cutoff = (now if now is not None else time.time()) - ABANDONED_UPLOAD_SECONDS
+    removed = []
+    for folder in UPLOADS_DIR.iterdir():
+        try:
+            stale = folder.is_dir() and folder.stat().st_mtime < cutoff
+        except OSError:
+            continue
+        if stale and folder.resolve() != directory.resolve():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _remove_loaded_upload(directory: Path) -> None:
+    # The upload was a copy made for this load; the warehouse now holds its rows.
+    if _is_upload(directory):
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def _mapping_label(mapping: str | Path | Mapping | None) -> str:
     if mapping is None:
         return "canonical"
@@ -386,6 +488,9 @@ class _Outcome:
     files: tuple[FileReport, ...]
     skipped_entries: tuple[str, ...]
     ignored_files: tuple[str, ...]
+    notes: tuple[str, ...]
+    unknown_values: tuple[UnknownValue, ...]
+    missing_stages: tuple[str, ...]
 
     def report(self, directory: Path, warehouse: str | None, as_of: dt.datetime | None,
                seconds: float, quarantined: pd.DataFrame) -> IngestReport:
@@ -393,7 +498,9 @@ class _Outcome:
             directory=str(directory), warehouse=warehouse, mapping=self.mapping,
             timezone=self.timezone, as_of=as_of, tables=self.tables, reasons=self.reasons,
             files=self.files, skipped_entries=self.skipped_entries,
-            ignored_files=self.ignored_files, seconds=seconds, quarantined=quarantined)
+            ignored_files=self.ignored_files, seconds=seconds, quarantined=quarantined,
+            notes=self.notes, unknown_values=self.unknown_values,
+            missing_stages=self.missing_stages)
 
 
 def _resolve_mapping(mapping: str | Path | Mapping | None, files: dict[str, Path],
@@ -407,7 +514,7 @@ def _resolve_mapping(mapping: str | Path | Mapping | None, files: dict[str, Path
 
 def _load(con: duckdb.DuckDBPyConnection, directory: Path,
           mapping_arg: str | Path | Mapping | None, timezone: str | None,
-          bar: _Progress) -> _Outcome:
+          bar: _Progress, encoding: str | None, load_time: dt.datetime) -> _Outcome:
     """Fill the canonical tables, `quarantine` and `load_report` of the connected warehouse."""
     # Casting a zoned time to text, and reading a Parquet TIMESTAMPTZ, must not depend on the
     # machine's zone.
@@ -415,12 +522,19 @@ def _load(con: duckdb.DuckDBPyConnection, directory: Path,
     con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")
     tables = canonical_tables(con)
+    if encoding:
+        encoding = check_encoding(encoding)
     files = find_files(directory)
     mapping = _resolve_mapping(mapping_arg, files, tables)
     zone = check_timezone(timezone or mapping.timezone or "UTC")
     plan_ = plan(mapping, files, directory)
-    headers = {stem: inspect_file(files[stem], con) for stem in plan_.needed_files}
-    check_columns(plan_, headers)
+    headers, problems = _inspect_all(plan_, con, encoding)
+    try:
+        check_columns(plan_, headers)
+    except IngestFileError as exc:
+        problems.append(exc)
+    if problems:
+        raise combine_file_errors(problems)
     con.execute("""
         CREATE TABLE quarantine (table_name VARCHAR NOT NULL, file VARCHAR NOT NULL,
                                  row_number BIGINT NOT NULL, reason VARCHAR NOT NULL,
@@ -433,51 +547,93 @@ def _load(con: duckdb.DuckDBPyConnection, directory: Path,
     scratch = Path(f"{database}.staging")
     con.execute(f"ATTACH $path AS {SCRATCH}", {"path": str(scratch)})
     try:
-        staged = _stage(con, plan_, headers, bar)
-        reports, reasons = _check_all(con, plan_, tables, staged, zone, mapping, bar)
+        staged = _stage(con, plan_, headers, bar, scratch)
+        checks = _check_all(con, plan_, tables, staged, zone, mapping, bar, limits(load_time))
     finally:
         con.execute(f"DETACH {SCRATCH}")
         for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
             leftover.unlink(missing_ok=True)
-    con.executemany("INSERT INTO load_report VALUES (?, ?, ?, ?)", _report_rows(reports, reasons))
+    con.executemany("INSERT INTO load_report VALUES (?, ?, ?, ?)",
+                    _report_rows(checks.tables, checks.reasons))
     used = used_columns(plan_, headers)
-    file_reports = tuple(
-        FileReport(name=s.source.name, format=s.source.format, rows=s_rows,
-                   ignored_columns=tuple(c for c in dict.fromkeys(s.source.columns)
-                                         if c not in used[stem]))
-        for stem, (s, s_rows) in staged.items())
-    needed = set(plan_.needed_files)
-    ignored_files = tuple(p.name for stem, p in files.items() if stem not in needed)
-    return _Outcome(mapping=mapping.name, timezone=zone, tables=reports,
-                    reasons=reasons, files=file_reports, skipped_entries=plan_.skipped,
-                    ignored_files=ignored_files)
+    file_reports, reported = [], set()
+    for key, (s, s_rows) in staged.items():
+        if s.source.path in reported:
+            continue
+        reported.add(s.source.path)
+        in_use = set().union(*(used[k] for k, (o, _) in staged.items()
+                               if o.source.path == s.source.path))
+        file_reports.append(FileReport(
+            name=s.source.name, format=s.source.format, rows=s_rows,
+            ignored_columns=tuple(c for c in dict.fromkeys(s.source.columns) if c not in in_use),
+            encoding=s.source.encoding_label))
+    needed = set(plan_.files.values())
+    ignored_files = tuple(p.name for p in files.values() if p not in needed)
+    present = {stage for (stage,) in con.execute(
+        "SELECT DISTINCT stage::VARCHAR FROM lead_events").fetchall()}
+    missing_stages = tuple(s for s in _FUNNEL_STAGES if s not in present) if present else ()
+    return _Outcome(mapping=mapping.name, timezone=zone, tables=checks.tables,
+                    reasons=checks.reasons, files=tuple(file_reports),
+                    skipped_entries=plan_.skipped, ignored_files=ignored_files,
+                    notes=plan_.notes, unknown_values=checks.unknown,
+                    missing_stages=missing_stages)
+
+
+def _inspect_all(plan_: Plan, con: duckdb.DuckDBPyConnection, encoding: str | None
+                 ) -> tuple[dict[str, SourceFile], list[IngestFileError]]:
+    """The header of every readable needed file, and the problems of the unreadable ones."""
+    headers: dict[str, SourceFile] = {}
+    problems: list[IngestFileError] = []
+    for key in plan_.needed_files:
+        try:
+            headers[key] = inspect_file(plan_.files[key], con, encoding)
+        except IngestFileError as exc:
+            problems.append(exc)
+    return headers, problems
 
 
 def _stage(con: duckdb.DuckDBPyConnection, plan_: Plan, headers: dict[str, SourceFile],
-           bar: _Progress) -> dict[str, tuple[StagedFile, int]]:
-    """Copy every needed file into the scratch database; {stem: (staged file, rows)}."""
-    total = sum(headers[stem].size for stem in plan_.needed_files) or 1
+           bar: _Progress, scratch: Path) -> dict[str, tuple[StagedFile, int]]:
+    """Copy every needed file into the scratch database; {key: (staged file, rows)}.
+
+    A file two mapping keys name (an alternative and a pattern) is staged once.
+    """
+    total = sum(headers[key].size for key in plan_.needed_files) or 1
     done = 0
     staged: dict[str, tuple[StagedFile, int]] = {}
-    for i, stem in enumerate(plan_.needed_files):
-        source = headers[stem]
+    by_path: dict[Path, tuple[StagedFile, int]] = {}
+    for i, key in enumerate(plan_.needed_files):
+        source = headers[key]
+        if source.path in by_path:
+            staged[key] = by_path[source.path]
+            continue
         table = exp.table_(f"src_{i + 1}", db=SCRATCH)
         start = _STAGING_SHARE * done / total
         done += source.size
         step = bar.span(start, _STAGING_SHARE * done / total, f"reading {source.name}")
-        rows = stage_file(con, source, table, step)
-        staged[stem] = (StagedFile(index=i + 1, source=source, table=table), rows)
+        settled, rows = stage_file(con, source, table, step, scratch=scratch)
+        staged[key] = by_path[source.path] = (StagedFile(index=i + 1, source=settled,
+                                                         table=table), rows)
     return staged
+
+
+@dataclass(frozen=True)
+class _Checks:
+    tables: tuple[TableReport, ...]
+    reasons: tuple[ReasonCount, ...]
+    unknown: tuple[UnknownValue, ...]
 
 
 def _check_all(con: duckdb.DuckDBPyConnection, plan_: Plan, tables: dict[str, CanonicalTable],
                staged: dict[str, tuple[StagedFile, int]], zone: str, mapping: Mapping,
-               bar: _Progress) -> tuple[tuple[TableReport, ...], tuple[ReasonCount, ...]]:
-    files = {stem: s for stem, (s, _) in staged.items()}
+               bar: _Progress, bounds: dict[str, object]) -> _Checks:
+    files = {key: s for key, (s, _) in staged.items()}
     busy = [t for t in LOAD_ORDER if any(s.table == t for s in plan_.sources)]
     share = (_CHECKING_END - _STAGING_SHARE) / max(len(busy), 1)
     reports: list[TableReport] = []
     reasons: list[ReasonCount] = []
+    unknown: list[UnknownValue] = []
+    quarantined_leads = exp.table_("quarantined_leads", db=SCRATCH)
     for table_name in LOAD_ORDER:
         table = tables[table_name]
         entries = [(i, s) for i, s in enumerate(plan_.sources, 1) if s.table == table_name]
@@ -489,13 +645,17 @@ def _check_all(con: duckdb.DuckDBPyConnection, plan_: Plan, tables: dict[str, Ca
 
         def run(sql: str, params: dict[str, object] | None, step: ProgressFn | None = step
                 ) -> None:
-            execute_with_progress(con, sql, {**(params or {}), **_params_in(sql, zone)}, step)
+            execute_with_progress(con, sql, {**(params or {}), **_params_in(sql, zone, bounds)},
+                                  step)
 
         checked = exp.table_(f"chk_{table_name}", db=SCRATCH)
-        query = candidate_select(entries[0][1], entries[0][0], table, files)
+        query = candidate_select(entries[0][1], entries[0][0], table, files, mapping.id_format)
         for i, source in entries[1:]:
-            query = exp.union(query, candidate_select(source, i, table, files), distinct=False)
-        check_table(table, query, checked, mapping.timestamp_formats, run)
+            query = exp.union(query, candidate_select(source, i, table, files, mapping.id_format),
+                              distinct=False)
+        leads_checked = any(r.table == "leads" for r in reports if r.files)
+        check_table(table, query, checked, mapping.timestamp_formats, run,
+                    quarantined_leads if leads_checked else None)
         insert_loaded(table, checked, count_rows(con, checked), run)
         sources = dict.fromkeys(files[s.file.lower()] for _, s in entries)
         for source in sources:
@@ -503,6 +663,8 @@ def _check_all(con: duckdb.DuckDBPyConnection, plan_: Plan, tables: dict[str, Ca
                                source.source.name, source.json_keys())
         counts = reason_counts(con, checked)
         warnings = warning_counts(con, table, checked)
+        unknown += [UnknownValue(table_name, column, value, n)
+                    for column, value, n in unknown_values(con, table, checked)]
         read, loaded = sum(counts.values()), counts.get(None, 0)
         # The guarantee of the contract, checked rather than assumed.
         in_table = count_rows(con, exp.table_(table_name, db="main"))
@@ -519,13 +681,17 @@ def _check_all(con: duckdb.DuckDBPyConnection, plan_: Plan, tables: dict[str, Ca
                     for r, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
                     if r is not None]
         reasons += [ReasonCount(table_name, "warning", r, n) for r, n in warnings.items()]
+        if table_name == "leads":
+            quarantined_lead_ids(con, checked, quarantined_leads)
         con.execute(f"DROP TABLE {checked.sql('duckdb')}")
-    return tuple(reports), tuple(reasons)
+    return _Checks(tuple(reports), tuple(reasons), tuple(unknown))
 
 
-def _params_in(sql: str, zone: str) -> dict[str, object]:
-    # DuckDB refuses parameters a statement does not use, and only timestamp parsing uses one.
-    return {"timezone": zone} if "$timezone" in sql else {}
+def _params_in(sql: str, zone: str, bounds: dict[str, object]) -> dict[str, object]:
+    # DuckDB refuses parameters a statement does not use: bind only those that appear.
+    params: dict[str, object] = {"timezone": zone} if "$timezone" in sql else {}
+    params.update({name: bounds[name] for name in LIMIT_PARAMETERS if f"${name}" in sql})
+    return params
 
 
 # ---------------------------------------------------------------------------------------------
@@ -550,6 +716,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--timezone", default=None, metavar="TZ",
                         help="IANA zone of timestamps without an offset (default: the "
                              "mapping's, else UTC)")
+    parser.add_argument("--encoding", default=None, metavar="NAME",
+                        help="text encoding of the CSV files, e.g. cp1252 or latin-1 (default: "
+                             "detected per file: a BOM, else UTF-8, else Windows-1252)")
     parser.add_argument("--as-of", default=None, metavar="TIME",
                         help="the data's as-of time, ISO-8601, UTC unless it has an offset "
                              "(default: the latest timestamp in the data)")
@@ -569,11 +738,12 @@ def run_command(args: argparse.Namespace) -> int:
     progress = bar.update
     if args.dry_run:
         report = preview_ingest(args.directory, mapping=args.mapping, timezone=args.timezone,
-                                progress=progress, quarantine_out=args.quarantine_out)
+                                progress=progress, quarantine_out=args.quarantine_out,
+                                encoding=args.encoding)
     else:
         report = ingest(args.directory, args.warehouse, mapping=args.mapping,
                         timezone=args.timezone, as_of=as_of, progress=progress,
-                        quarantine_out=args.quarantine_out)
+                        quarantine_out=args.quarantine_out, encoding=args.encoding)
     bar.done(f"{'checked' if args.dry_run else 'imported'} {report.file_rows:,} file rows in "
              f"{report.seconds:.1f} s")
     if args.format == "json":

@@ -14,6 +14,7 @@ cannot be negative, which tables point at a lead, and which oddities only deserv
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -41,6 +42,18 @@ WARNINGS: tuple[tuple[str, str, str], ...] = (
      "status = 'open' AND closed_at IS NOT NULL"),
     ("campaigns", "ended_on before started_on", "ended_on < started_on"),
 )
+# The earliest plausible date: anything before is a placeholder or a two-digit year that a
+# format read as 00xx.
+EARLIEST = "1900-01-01"
+# Times after the load time (plus this tolerance, for clocks and zones) have not happened yet;
+# campaign dates may be planned ahead, up to this many years.
+FUTURE_TOLERANCE_DAYS = 1
+PLANNED_YEARS = 5
+# Magnitudes no real amount or score reaches: a unit or export error, kept out of every sum.
+IMPLAUSIBLE_ABOVE = {("opportunities", "amount"): 1e12, ("campaigns", "cost"): 1e12,
+                     ("leads", "lead_score"): 1e6}
+# Bound parameters of the plausibility checks (see `limits`).
+LIMIT_PARAMETERS = ("not_after", "dates_not_after")
 # Columns the candidate and checked tables carry besides the canonical ones: which mapping
 # entry and source file a row came from, its row number in that file, and its position among
 # the rows one source row produced (an unpivot makes several).
@@ -112,8 +125,19 @@ def canonical_tables(con: duckdb.DuckDBPyConnection) -> dict[str, CanonicalTable
     return {t: CanonicalTable(t, tuple(columns[t]), keys.get(t)) for t in LOAD_ORDER}
 
 
+def limits(load_time: dt.datetime) -> dict[str, object]:
+    """The bound values of the plausibility checks for a load at `load_time` (naive UTC)."""
+    return {"not_after": load_time + dt.timedelta(days=FUTURE_TOLERANCE_DAYS),
+            "dates_not_after": (load_time + dt.timedelta(days=365 * PLANNED_YEARS)).date()}
+
+
+# Pseudo formats of timestamp_formats: epoch milliseconds / seconds (HubSpot's v1 API).
+EPOCH_FORMATS = {"epoch_ms": ("epoch_ms", r"\d{11,14}"), "epoch_s": ("to_timestamp", r"\d{9,10}")}
+
+
 def split_formats(formats: Sequence[str]) -> tuple[tuple[str, ...], ...]:
     """(formats with a zone, formats with a time, date-only formats), each kept in order."""
+    formats = [f for f in formats if f not in EPOCH_FORMATS]
     zoned = tuple(f for f in formats if any(d in f for d in _ZONE_DIRECTIVES))
     timed = tuple(f for f in formats if f not in zoned and any(d in f for d in _TIME_DIRECTIVES))
     dated = tuple(f for f in formats if f not in zoned and f not in timed)
@@ -125,7 +149,8 @@ def timestamp_expr(value: exp.Expression, formats: Sequence[str] = ()) -> exp.Ex
 
     A date alone is midnight UTC; a time with a zone or offset is converted to UTC; a time
     without one is local time in the zone bound as `$timezone`. ISO-8601 first, then the
-    mapping's strptime `formats`.
+    mapping's strptime `formats`; the pseudo formats `epoch_ms` and `epoch_s` read a number of
+    milliseconds or seconds since 1970 (UTC).
 
     >>> timestamp_expr(exp.column("v")).sql("duckdb")[:30]
     'CASE WHEN REGEXP_FULL_MATCH(v,'
@@ -154,8 +179,17 @@ def timestamp_expr(value: exp.Expression, formats: Sequence[str] = ()) -> exp.Ex
         fallbacks.append(local(strptime(timed)))
     if dated:
         fallbacks.append(strptime(dated))
+    case = exp.Case()
+    for name in (f for f in formats if f in EPOCH_FORMATS):
+        function, digits = EPOCH_FORMATS[name]
+        number = exp.TryCast(this=value.copy(), to=exp.DataType.build("BIGINT"))
+        converted = exp.func(function, number)
+        if function == "to_timestamp":
+            converted = utc(converted)
+        case = case.when(exp.func("regexp_full_match", value.copy(), exp.Literal.string(digits)),
+                         converted)
     return (
-        exp.Case()
+        case
         .when(exp.func("regexp_full_match", value.copy(), exp.Literal.string(_DATE_ONLY)),
               try_cast("TIMESTAMP"))
         .when(exp.and_(has_zone, try_cast("TIMESTAMPTZ").is_(exp.null()).not_()),
@@ -206,22 +240,55 @@ def _reason_of(table: CanonicalTable, raw: dict[str, str]) -> exp.Case:
                      exp.column(column.name, quoted=True).is_(exp.null())),
             exp.Literal.string(label))
     for column in table.columns:
+        typed = exp.column(column.name, quoted=True)
+        data_type = column.data_type.upper()
+        if data_type in ("TIMESTAMP", "DATE"):
+            case = case.when(typed < exp.cast(exp.Literal.string(EARLIEST), data_type),
+                             exp.Literal.string(f"{column.name} before 1900 (a two-digit year? "
+                                                "declare a %y format)"))
+            if data_type == "TIMESTAMP":
+                case = case.when(typed > exp.Placeholder(this="not_after"), exp.Literal.string(
+                    f"{column.name} in the future (after the load time)"))
+            else:
+                case = case.when(typed > exp.Placeholder(this="dates_not_after"),
+                                 exp.Literal.string(f"{column.name} more than {PLANNED_YEARS} "
+                                                    "years ahead"))
+        bound = IMPLAUSIBLE_ABOVE.get((table.name, column.name))
+        if bound is not None:
+            case = case.when(exp.func("abs", typed) >= bound, exp.Literal.string(
+                f"implausible {column.name} ({bound:,.0f} or more)"))
+    for column in table.columns:
         if (table.name, column.name) in NON_NEGATIVE:
             case = case.when(exp.column(column.name, quoted=True) < 0,
                              exp.Literal.string(f"negative {column.name}"))
     if table.name in LEAD_REFERENCES:
-        case = case.when(exp.column("_lead_known").not_(), exp.Literal.string("unknown lead_id"))
+        case = case.when(exp.and_(exp.column("_lead_known").not_(), exp.column("_lead_quarantined")),
+                         exp.Literal.string(UNKNOWN_LEAD_QUARANTINED))
+        case = case.when(exp.column("_lead_known").not_(), exp.Literal.string(UNKNOWN_LEAD_ABSENT))
     return case
 
 
+# The two causes of an unknown lead_id, told apart so a user knows where to look.
+UNKNOWN_LEAD_QUARANTINED = "unknown lead_id: its lead is quarantined"
+UNKNOWN_LEAD_ABSENT = "unknown lead_id: no lead has this id"
+
+
+def raw_column(name: str) -> str:
+    """The checked table's copy of a column's text as the mapping produced it (enum columns)."""
+    return f"_raw_{name}"
+
+
 def check_table(table: CanonicalTable, candidates: exp.Query,
-                checked: exp.Table, formats: Sequence[str], run: Runner) -> None:
+                checked: exp.Table, formats: Sequence[str], run: Runner,
+                quarantined_leads: exp.Table | None = None) -> None:
     """Create `checked`: candidate rows (a query) converted to the table's types, plus
     `_reason` (NULL = ok).
 
-    `run(sql, params)` executes a statement (with progress). Among rows that are otherwise
-    valid, the first occurrence of a key (in mapping-entry, file-row order) is kept and later
-    ones are duplicates, so a reload picks the same row.
+    `run(sql, params)` executes a statement (with progress); the plausibility limits are bound
+    as the parameters of LIMIT_PARAMETERS. Among rows that are otherwise valid, the first
+    occurrence of a key (in mapping-entry, file-row order) is kept and later ones are
+    duplicates, so a reload picks the same row. `quarantined_leads` (one `lead_id` column)
+    tells an unknown lead_id whose lead was quarantined from one no lead has.
     """
     raw = {c.name: f"_raw{i}" for i, c in enumerate(table.columns)}
     select = exp.select(*(exp.column(c, "c") for c in ORIGIN_COLUMNS))
@@ -235,11 +302,20 @@ def check_table(table: CanonicalTable, candidates: exp.Query,
                                exp.column("lead_id", "l").is_(exp.null()).not_().as_("_lead_known"))
         select = select.join(exp.table_("leads", db="main").as_("l"), join_type="left",
                              on=exp.column("lead_id", "l").eq(exp.column("lead_id", "c")))
+        if quarantined_leads is not None:
+            select = select.select(
+                exp.column("lead_id", "ql").is_(exp.null()).not_().as_("_lead_quarantined"))
+            select = select.join(quarantined_leads.copy().as_("ql"), join_type="left",
+                                 on=exp.column("lead_id", "ql").eq(exp.column("lead_id", "c")))
+        else:
+            select = select.select(exp.false().as_("_lead_quarantined"))
     judged = exp.select("*", _reason_of(table, raw).as_("_pre")).from_(select.subquery("t"))
     passthrough = [exp.column(c) for c in ORIGIN_COLUMNS]
     passthrough += [exp.column(c, quoted=True) for c in table.column_names]
     if table.name in LEAD_REFERENCES:
         passthrough.append(exp.column("_lead_created_at"))
+    passthrough += [exp.column(raw[c.name]).as_(raw_column(c.name)) for c in table.columns
+                    if c.data_type.upper().startswith("ENUM")]
     reason: exp.Expression = exp.column("_pre")
     if table.key:
         first = exp.Window(
@@ -302,6 +378,36 @@ def reason_counts(con: duckdb.DuckDBPyConnection, checked: exp.Table) -> dict[st
     """{reason (None = loaded): rows} of a checked table."""
     select = (exp.select("_reason", "count(*)").from_(checked.copy()).group_by("_reason"))
     return dict(con.execute(select.sql("duckdb")).fetchall())
+
+
+def quarantined_lead_ids(con: duckdb.DuckDBPyConnection, checked: exp.Table,
+                         target: exp.Table) -> None:
+    """Create `target`: the distinct lead ids of quarantined leads that did not load at all."""
+    select = (exp.select("lead_id").distinct().from_(checked.copy().as_("q"))
+              .where(exp.and_(exp.column("_reason").is_(exp.null()).not_(),
+                              exp.column("lead_id").is_(exp.null()).not_(),
+                              exp.Not(this=exp.Exists(this=exp.select("1").from_(
+                                  exp.table_("leads", db="main").as_("l")).where(
+                                  exp.column("lead_id", "l").eq(exp.column("lead_id", "q"))))))))
+    con.execute(exp.Create(this=target, kind="TABLE", expression=select).sql("duckdb"))
+
+
+def unknown_values(con: duckdb.DuckDBPyConnection, table: CanonicalTable, checked: exp.Table,
+                   limit: int = 10) -> list[tuple[str, str, int]]:
+    """[(column, value, rows)]: the most frequent values of enum columns that were not known
+    (a CRM status the mapping does not list), so the report can name what to add."""
+    found: list[tuple[str, str, int]] = []
+    for column in table.columns:
+        if not column.data_type.upper().startswith("ENUM"):
+            continue
+        raw = exp.column(raw_column(column.name))
+        select = (exp.select(raw.copy(), "count(*)").from_(checked.copy())
+                  .where(exp.column("_reason").eq(exp.Literal.string(
+                      f"unknown {column.name} value")))
+                  .group_by(raw.copy()).order_by("2 DESC", raw.copy()).limit(limit))
+        found += [(column.name, value, int(n))
+                  for value, n in con.execute(select.sql("duckdb")).fetchall()]
+    return found
 
 
 def warning_counts(con: duckdb.DuckDBPyConnection, table: CanonicalTable,

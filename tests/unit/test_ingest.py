@@ -195,17 +195,54 @@ def test_wrong_delimiter(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("padding_rows", [0, 40_000], ids=["in-header-probe", "deep-in-file"])
-def test_wrong_encoding(tmp_path: Path, padding_rows: int) -> None:
-    # Latin-1 bytes: near the top (caught while reading the header) or past the first
-    # megabyte (caught by DuckDB while staging, which names the line).
+def test_a_windows_1252_file_is_detected_and_reported(tmp_path: Path, padding_rows: int) -> None:
+    # Latin-1 bytes near the top (seen while reading the header) or past the first megabyte
+    # (seen by DuckDB while staging, then the whole file is scanned).
     padding = "".join(f"P{i},2024-01-01T00:00:00Z,web\n" for i in range(padding_rows))
     body = ("lead_id,created_at,source_channel\n" + padding).encode() + \
-        "L1,2024-01-05,caf\u00e9\n".encode("latin-1")
+        "L1,2024-01-05,caf\u00e9 \u20ac\n".encode("cp1252")
     folder = canonical(tmp_path, leads_csv=body)
-    with pytest.raises(IngestFileError, match=r"leads\.csv: .*not UTF-8") as info:
-        ingest(folder, tmp_path / "wh.duckdb")
+    wh = tmp_path / "wh.duckdb"
+    report = ingest(folder, wh)
+    assert rows(wh, "SELECT source_channel FROM leads WHERE lead_id = 'L1'") == [
+        ("caf\u00e9 \u20ac",)]
+    assert {f.name: f.encoding for f in report.files}["leads.csv"] == "Windows-1252"
+    assert "leads.csv Windows-1252" in report.format()
+
+
+def test_a_file_mixing_utf8_and_latin1_is_refused(tmp_path: Path) -> None:
+    body = ("lead_id,created_at,source_channel\nL0,2024-01-01,caf\u00e9\n".encode()
+            + "L1,2024-01-05,caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(IngestFileError, match=r"leads\.csv: the file mixes UTF-8 with another "
+                                              r"encoding \(byte 0xE9 on line 3") as info:
+        ingest(canonical(tmp_path, leads_csv=body), tmp_path / "wh.duckdb")
     assert info.value.exit_code == 2
-    assert f"line {padding_rows + 2}" in str(info.value)
+
+
+@pytest.mark.parametrize("encoding, label", [("utf-16", "UTF-16"), ("utf-8-sig", "UTF-8 with BOM")])
+def test_files_with_a_byte_order_mark_are_read(tmp_path: Path, encoding: str, label: str) -> None:
+    folder = canonical(tmp_path, leads_csv='"lead_id","created_at"\r\nL1,2024-01-05\r\n'
+                       .encode(encoding))
+    wh = tmp_path / "wh.duckdb"
+    report = ingest(folder, wh)
+    assert rows(wh, "SELECT lead_id FROM leads") == [("L1",)]
+    assert {f.name: f.encoding for f in report.files}["leads.csv"] == label
+
+
+def test_a_declared_encoding_wins_and_a_wrong_one_is_hinted(tmp_path: Path) -> None:
+    folder = canonical(tmp_path, leads_csv="lead_id,cr\u00e9ated_at\nL1,2024-01-05\n".encode())
+    mapping = tmp_path / "m.toml"
+    mapping.write_text("[[leads]]\nfile = 'leads'\ncolumns.lead_id = 'lead_id'\n"
+                       "columns.created_at = 'cr\u00e9ated_at'\n[[lead_events]]\n"
+                       "file = 'lead_events'\ncolumns.event_id = 'event_id'\n"
+                       "columns.lead_id = 'lead_id'\ncolumns.stage = 'stage'\n"
+                       "columns.occurred_at = 'occurred_at'\n", encoding="utf-8")
+    assert ingest(folder, tmp_path / "ok.duckdb", mapping=mapping).table("leads").loaded == 1
+    with pytest.raises(IngestFileError, match=r"is UTF-8 but was read as Windows-1252; leave "
+                                              r"out --encoding"):
+        ingest(folder, tmp_path / "wh.duckdb", mapping=mapping, encoding="cp1252")
+    with pytest.raises(IngestFileError, match="not a known text encoding"):
+        ingest(folder, tmp_path / "wh.duckdb", encoding="klingon")
 
 
 def test_empty_file(tmp_path: Path) -> None:
@@ -331,15 +368,18 @@ def test_rows_for_unknown_leads_are_quarantined(tmp_path: Path) -> None:
         opportunities_csv="opportunity_id,lead_id,created_at\nO1,L404,2024-01-09\n")
     report = ingest(folder, tmp_path / "wh.duckdb")
     for table in ("lead_events", "touches", "opportunities"):
-        assert reasons(report, table) == {"unknown lead_id": 1}
+        assert reasons(report, table) == {"unknown lead_id: no lead has this id": 1}
 
 
 def test_events_of_a_quarantined_lead_are_quarantined_too(tmp_path: Path) -> None:
     folder = canonical(tmp_path, leads_csv=LEADS.replace("L2,2024-01-06T10:00:00Z",
-                                                         "L2,someday"))
+                                                         "L2,someday"),
+                       lead_events_csv=EVENTS + "E5,L404,mql,2024-01-09\n")
     report = ingest(folder, tmp_path / "wh.duckdb")
     assert reasons(report, "leads") == {"unparseable created_at": 1}
-    assert reasons(report, "lead_events") == {"unknown lead_id": 2}
+    # The two causes of an unknown lead_id are told apart.
+    assert reasons(report, "lead_events") == {"unknown lead_id: its lead is quarantined": 2,
+                                              "unknown lead_id: no lead has this id": 1}
 
 
 def test_events_before_their_lead_are_loaded_with_a_warning(tmp_path: Path) -> None:
@@ -496,9 +536,9 @@ def test_preview_validates_without_writing(tmp_path: Path) -> None:
     folder = canonical(tmp_path, lead_events_csv=EVENTS + "E9,L404,mql,2024-01-09\n")
     report = preview_ingest(folder)
     assert report.warehouse is None
-    assert reasons(report, "lead_events") == {"unknown lead_id": 1}
+    assert reasons(report, "lead_events") == {"unknown lead_id: no lead has this id": 1}
     assert report.quarantined[["table_name", "row_number", "reason"]].values.tolist() == [
-        ["lead_events", 5, "unknown lead_id"]]
+        ["lead_events", 5, "unknown lead_id: no lead has this id"]]
     assert list(tmp_path.iterdir()) == [tmp_path / "in"]
 
 
@@ -509,7 +549,8 @@ def test_quarantined_rows_can_be_written_and_read(tmp_path: Path) -> None:
     report = ingest(folder, wh, quarantine_out=out)
     written = pd.read_csv(out)
     assert list(written.columns) == ["table_name", "file", "row_number", "reason", "raw"]
-    assert written["reason"].tolist() == ["unknown lead_id", "unknown stage value"]
+    assert written["reason"].tolist() == ["unknown lead_id: no lead has this id",
+                                          "unknown stage value"]
     assert json.loads(written["raw"][1])["stage"] == "nope"
     assert read_quarantine(wh)["reason"].tolist() == written["reason"].tolist()
     assert report.quarantined["reason"].tolist() == written["reason"].tolist()
@@ -528,7 +569,7 @@ def test_report_formats_as_text_and_json(tmp_path: Path) -> None:
     report = ingest(canonical(tmp_path, lead_events_csv=EVENTS + "E9,L9,mql,2024-01-09\n"),
                     tmp_path / "wh.duckdb")
     text = report.format()
-    assert "lead_events: unknown lead_id: 1" in text and "rows/s" in text
+    assert "lead_events: unknown lead_id: no lead has this id: 1" in text and "rows/s" in text
     data = json.loads(json.dumps(report.to_dict()))
     assert data["rows_quarantined"] == 1 and data["tables"][2]["table"] == "leads"
 
@@ -547,7 +588,7 @@ def test_cli_imports_and_prints_the_report(tmp_path: Path) -> None:
     done = run_cli(str(canonical(tmp_path, lead_events_csv=EVENTS + "E9,L9,mql,2024-01-09\n")),
                    "--warehouse", str(wh), "--quarantine-out", str(tmp_path / "q.csv"))
     assert done.returncode == 0, done.stderr
-    assert "lead_events" in done.stdout and "unknown lead_id: 1" in done.stdout
+    assert "lead_events" in done.stdout and "no lead has this id: 1" in done.stdout
     assert rows(wh, "SELECT count(*) FROM leads") == [(3,)]
     assert (tmp_path / "q.csv").read_text().count("\n") == 2
 

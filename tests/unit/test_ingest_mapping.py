@@ -80,7 +80,7 @@ def test_salesforce_example_loads(tmp_path: Path) -> None:
     # record and both its events), and a task logged on a contact.
     assert reasons(report, "opportunities") == {"missing lead_id": 1}
     assert reasons(report, "lead_events") == {"missing lead_id": 2}
-    assert reasons(report, "touches") == {"unknown lead_id": 1}
+    assert reasons(report, "touches") == {"unknown lead_id: no lead has this id": 1}
     assert rows(wh, "SELECT stage::VARCHAR, count(DISTINCT lead_id) FROM lead_events "
                     "GROUP BY 1 ORDER BY 1") == [
         ("disqualified", 5), ("lead", 44), ("lost", 2), ("mql", 24), ("opportunity", 9),
