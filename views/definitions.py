@@ -10,8 +10,13 @@ st.caption("What both teams agreed. Every number in Handoff comes from one of th
            "definitions, and says which version produced it.")
 
 st.subheader("Stages")
-st.dataframe(stage_table(), hide_index=True, column_config={
-    "Definition": st.column_config.TextColumn(width="large")})
+# Tall rows: the grid wraps long text there instead of cutting it at the column's edge.
+stages = stage_table()
+st.dataframe(stages, hide_index=True, row_height=78, height=78 * len(stages) + 40, column_config={
+    "Stage": st.column_config.TextColumn(width=170),
+    "Name": st.column_config.TextColumn(width=100),
+    "Kind": st.column_config.TextColumn(width=70),
+    "Definition": st.column_config.TextColumn(width=470)})
 
 st.subheader("Follow-up SLA")
 st.markdown(sla_summary())
@@ -19,8 +24,15 @@ st.markdown(sla_summary())
 st.subheader("Metrics")
 defs = data.definitions()
 table = catalog_table(defs)
-st.dataframe(table, hide_index=True, column_config={
-    "Description": st.column_config.TextColumn(width="large")}, key="catalog")
+# The columns a reader needs to find a metric, sized to fit 1280 px so the description wraps
+# instead of being cut; the download (and the SQL below) has everything else.
+st.dataframe(table, hide_index=True, row_height=100, height=100 * len(table) + 40,
+             column_order=["Metric", "Version", "Owners", "Description"],
+             column_config={"Metric": st.column_config.TextColumn(width=190),
+                            "Version": st.column_config.NumberColumn(width=70),
+                            "Owners": st.column_config.TextColumn(width=120),
+                            "Description": st.column_config.TextColumn(width=430)},
+             key="catalog")
 st.download_button("Download CSV", table.to_csv(index=False).encode(), "metric-catalog.csv",
                    "text/csv", icon=":material/download:")
 
