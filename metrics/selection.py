@@ -162,7 +162,7 @@ def lead_condition(lead_filter: LeadFilter, resolve: Callable[[str], FilterColum
         condition = _match(column, placeholders)
         if column.via_leads is not None:
             lookup = exp.select("lead_id").from_("leads").where(condition)
-            condition = exp.In(this=column.via_leads.copy(), query=lookup)
+            condition = column.via_leads.copy().isin(query=lookup)
         if column.lead_id is not None:
             # Rows with no lead (a campaign's cost) cannot be split by a lead dimension: they
             # keep counting in full and the result says so, rather than silently vanishing.
