@@ -209,7 +209,8 @@ def new_warehouse(path: Path | str, *, model: StageModel | None = None
     """Yield a connection to a fresh warehouse with the schema created; swap it in on success.
 
     The caller fills the canonical tables and calls `build_derived`. On any exception the new
-    file is deleted and the existing warehouse at `path` is left untouched.
+    file is deleted and the existing warehouse at `path` is left untouched; on success the
+    warehouse it replaces is kept (metrics.backups), so the load can be undone.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -224,7 +225,10 @@ def new_warehouse(path: Path | str, *, model: StageModel | None = None
             raise WarehouseError(f"the build did not create the derived tables {missing}.")
         con.execute("CHECKPOINT")
         con.close()
-        os.replace(temp, target)
+        # Imported late: metrics.backups describes warehouses with this module's tables.
+        from metrics.backups import replace_keeping_previous
+
+        replace_keeping_previous(temp, target)
     except BaseException:
         con.close()
         for leftover in (temp, temp.with_name(temp.name + ".wal")):

@@ -752,6 +752,11 @@ class Catalog:
                  "name": r["name"], "version": r["version"], "details": json.loads(r["details"])}
                 for r in rows]
 
+    def record(self, user: str, action: str, **details: Any) -> None:
+        """Add an audit entry for something done outside the catalog (a data load, a restore)."""
+        with self._write() as con:
+            self._audit(con, user, action, None, None, **details)
+
     def diff(self, name: str, a: int, b: int) -> str:
         """A unified diff from version a to version b of a metric ('' when the texts are equal)."""
         with self._read() as con:

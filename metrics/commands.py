@@ -1,4 +1,4 @@
-"""The core CLI commands: demo, validate, list, query (DESIGN.md section 7)."""
+"""The core CLI commands: demo, validate, list, query, restore (DESIGN.md section 7)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     query.add_argument("--catalog", type=Path, help="catalog file (versions; default: none "
                        "unless METRICS_CATALOG is set)")
     query.set_defaults(func=run_query)
+
+    restore = subparsers.add_parser(
+        "restore", help="put a previous warehouse back (each load keeps the one it replaces)",
+        description="List the previous warehouses kept beside the warehouse (the last "
+                    "METRICS_KEEP_WAREHOUSES, default 3), or put one back. The warehouse it "
+                    "replaces is kept in turn, and the restore is written to the audit log.")
+    restore.add_argument("backup", nargs="?", metavar="ID",
+                         help="the previous warehouse to put back (see --list)")
+    restore.add_argument("--latest", action="store_true",
+                         help="put back the most recently replaced warehouse")
+    restore.add_argument("--list", action="store_true", help="list the kept warehouses (default)")
+    restore.add_argument("--warehouse", type=Path, help="warehouse file (default "
+                         "data/warehouse.duckdb)")
+    restore.add_argument("--catalog", type=Path, help="catalog whose audit log records the "
+                         "restore (default data/catalog.sqlite)")
+    restore.set_defaults(func=run_restore)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -151,4 +167,40 @@ def run_query(args: argparse.Namespace) -> int:
         print(frame.to_string(index=False) if not frame.empty else "(no rows for this selection)")
         for note in frame.attrs["notes"]:
             print(f"note: {note}")
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    from metrics.backups import list_backups
+    from metrics.loads import command_line_user, restore_warehouse
+
+    target = args.warehouse or default_warehouse_path()
+    backups = list_backups(target)
+    if args.backup and args.latest:
+        raise QueryError("give either an ID or --latest, not both.")
+    if args.list or not (args.backup or args.latest):
+        if not backups:
+            print("No previous warehouse is kept yet: each load or restore keeps the one it "
+                  "replaces.")
+            return 0
+        print(f"{'ID':<24}{'replaced (UTC)':<19}{'leads':>10}{'events':>11}  data set")
+        for b in backups:
+            rows = b.summary.rows if b.summary else {}
+            print(f"{b.id:<24}{b.replaced_at:%Y-%m-%d %H:%M}  {rows.get('leads', 0):>10,}"
+                  f"{rows.get('lead_events', 0):>11,}  {b.description}")
+        print("\nPut one back with `python -m metrics restore ID` (or --latest).")
+        return 0
+    if args.latest and not backups:
+        raise QueryError("there is no previous warehouse to restore: none is kept yet.")
+    catalog = None
+    if args.catalog:
+        from metrics.catalog import open_catalog
+
+        catalog = open_catalog(args.catalog, roles={"users": {}}, sync=False)
+    result = restore_warehouse(args.backup or backups[0].id, target, user=command_line_user(),
+                               catalog=catalog)
+    print(f"Restored {result.restored.id}: {result.restored.description}.")
+    if result.kept_as:
+        print(f"The warehouse it replaced is kept as {result.kept_as.id}; "
+              f"`python -m metrics restore {result.kept_as.id}` puts it back.")
     return 0

@@ -38,6 +38,7 @@ import pyarrow.csv as pa_csv
 from sqlglot import exp
 
 from metrics.build import build_warehouse, create_schema
+from metrics.data_sets import describe_import
 from metrics.errors import MetricError
 from metrics.ingest_checks import (
     LIMIT_PARAMETERS, LOAD_ORDER, CanonicalTable, canonical_tables, check_table, count_rows,
@@ -318,7 +319,7 @@ def ingest(directory: Path | str, warehouse_path: Path | str | None = None, *,
     with _resources_named(target.parent):
         built_as_of, quarantined = build_warehouse(
             target, fill, as_of=as_of, model=model, inspect=inspect,
-            source=f"ingest {directory.resolve()} (mapping {_mapping_label(mapping)})")
+            source=describe_import(directory, _mapping_label(mapping)))
     seconds = time.perf_counter() - started
     bar.report(1.0, "done")
     _remove_loaded_upload(directory)
@@ -741,9 +742,13 @@ def run_command(args: argparse.Namespace) -> int:
                                 progress=progress, quarantine_out=args.quarantine_out,
                                 encoding=args.encoding)
     else:
-        report = ingest(args.directory, args.warehouse, mapping=args.mapping,
-                        timezone=args.timezone, as_of=as_of, progress=progress,
-                        quarantine_out=args.quarantine_out, encoding=args.encoding)
+        # Through metrics.loads, so the load is kept undoable and written to the audit log.
+        from metrics.loads import command_line_user, load_files
+
+        report = load_files(args.directory, args.warehouse, user=command_line_user(),
+                            mapping=args.mapping, timezone=args.timezone, as_of=as_of,
+                            progress=progress, quarantine_out=args.quarantine_out,
+                            encoding=args.encoding).report
     bar.done(f"{'checked' if args.dry_run else 'imported'} {report.file_rows:,} file rows in "
              f"{report.seconds:.1f} s")
     if args.format == "json":
