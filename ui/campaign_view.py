@@ -23,8 +23,20 @@ CAMPAIGN_COLUMNS = {
     "attributed_pipeline": st.column_config.NumberColumn("Attributed pipeline", format="dollar"),
     "attributed_revenue": st.column_config.NumberColumn("Attributed revenue", format="dollar"),
     "won_amount": st.column_config.NumberColumn("Won amount", format="dollar"),
+    "lead_score": st.column_config.NumberColumn("Lead score", format="%.0f"),
+    "stage_reached": st.column_config.TextColumn("Furthest stage"),
     "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="D MMM YYYY"),
     "first_mql_at": st.column_config.DatetimeColumn("First MQL (UTC)", format="D MMM YYYY"),
+}
+
+
+JOURNEY_COLUMNS = {
+    "occurred_at": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm"),
+    "kind": st.column_config.TextColumn("Kind"),
+    "team": st.column_config.TextColumn("Team"),
+    "what": st.column_config.TextColumn("What"),
+    "detail": st.column_config.TextColumn("Detail", width="large"),
+    "actor": st.column_config.TextColumn("Who"),
 }
 
 

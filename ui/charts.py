@@ -203,15 +203,20 @@ def journey_chart(journey: pd.DataFrame, *, title: str) -> go.Figure:
         part = frame[frame["lane"] == lane]
         if part.empty:
             continue
-        # Labels alternate above and below their marker so neighbours do not overlap.
+        # Stages and the opportunity are few: they are labelled, alternating above and below
+        # so neighbours do not overlap. Touches come in bursts of several a day, so their
+        # labels would pile up: they are named in the hover and in the table below.
+        labelled = lane in ("Stages", "Opportunity")
         positions = ["top center" if i % 2 == 0 else "bottom center" for i in range(len(part))]
-        fig.add_scatter(x=part["occurred_at"], y=[lane] * len(part), mode="markers+text",
-                        text=part["what"], textposition=positions, name=lane,
+        fig.add_scatter(x=part["occurred_at"], y=[lane] * len(part),
+                        mode="markers+text" if labelled else "markers",
+                        text=part["what"], textposition=positions, name=lane, cliponaxis=False,
                         marker={"size": 12, "color": colors[lane]},
                         customdata=part[["detail", "actor"]].fillna("").values,
                         hovertemplate="%{x|%d %b %Y %H:%M} UTC<br>%{text}<br>%{customdata[0]}"
                                       "<br>%{customdata[1]}<extra></extra>")
     _layout(fig, title, x_title="Time (UTC)", y_title=None, height=420)
+    fig.update_layout(margin={"l": 10, "r": 70, "t": 50, "b": 10})
     fig.update_yaxes(type="category", rangemode=None)
     fig.update_layout(hovermode="closest", showlegend=False)
     return fig

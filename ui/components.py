@@ -48,7 +48,7 @@ def show_chart(fig: go.Figure, caption: str, *, key: str | None = None) -> None:
 # Column formats as Python format strings: one look for a number on every table (percent with
 # one decimal, money in whole dollars, counts with separators).
 _PY_FORMATS = {"percent": "{:.1%}", "dollar": "${:,.0f}", "localized": "{:,.0f}",
-               "%.1f": "{:,.1f}", "%.2f": "{:,.2f}", "%.2f×": "{:,.2f}×", "%.1f h": "{:,.1f} h",
+               "%.0f": "{:,.0f}", "%.1f": "{:,.1f}", "%.2f": "{:,.2f}", "%.2f×": "{:,.2f}×", "%.1f h": "{:,.1f} h",
                "%.1f days": "{:,.1f} days"}
 def _display_config(frame: pd.DataFrame, column_config: dict | None):
     """(column settings, format strings): a number column's format moves to the Styler (so

@@ -8,6 +8,7 @@ from ui.campaign_view import (
     CONTRIBUTION_NOTE,
     DRILL_LIMIT,
     DRILL_STAGES,
+    JOURNEY_COLUMNS,
     MODEL_LABELS,
     attribution_caption,
     drill_sentence,
@@ -101,5 +102,7 @@ if campaign:
             journey = data.run_analysis("lead_journey", lead_id=lead)
             show_chart(journey_chart(journey, title=f"Journey of lead {lead}"),
                        "Every stage change, marketing and sales touch and opportunity of this "
-                       "lead, in UTC.", key="journey")
-            show_table(journey, file_name=f"journey-{lead}", key="journey")
+                       "lead, in UTC; stages are labelled, touches are named when you point at "
+                       "them and in the table below.", key="journey")
+            show_table(journey, file_name=f"journey-{lead}", key="journey",
+                       column_config=JOURNEY_COLUMNS)
