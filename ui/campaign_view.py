@@ -35,7 +35,7 @@ JOURNEY_COLUMNS = {
     "kind": st.column_config.TextColumn("Kind"),
     "team": st.column_config.TextColumn("Team"),
     "what": st.column_config.TextColumn("What"),
-    "detail": st.column_config.TextColumn("Detail", width="large"),
+    "detail": st.column_config.TextColumn("Detail", width="medium"),
     "actor": st.column_config.TextColumn("Who"),
 }
 
