@@ -13,6 +13,7 @@ import streamlit as st
 
 from metrics.selection import GRAIN_LABELS, RANGE_LABELS, LeadFilter, Selection, resolve_range
 from ui import data
+from ui.import_view import data_set_caption
 
 FILTER_LABELS = {"segment": "Segment", "region": "Region", "source_channel": "Channel",
                  "campaign_id": "Campaign"}
@@ -43,7 +44,7 @@ def render_sidebar() -> Selection:
     as_of = wh.as_of
     options = data.filter_options()
     with st.sidebar:
-        st.caption(f"Data as of **{as_of:%d %b %Y %H:%M} UTC** · {wh.source}")
+        st.caption(f"Data as of **{as_of:%d %b %Y %H:%M} UTC** · {data_set_caption(wh)}")
         range_key = st.selectbox("Period", list(RANGE_LABELS), format_func=RANGE_LABELS.get,
                                  index=2, key="range", bind="query-params",
                                  help="Last 12 months: the twelve complete months before the "

@@ -1,19 +1,26 @@
-"""The import page's plumbing: uploaded files to a folder, ingest with a Streamlit progress bar."""
+"""The import page's plumbing: uploads to a folder, a progress bar, and the page's tables."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import tempfile
 import uuid
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
-from metrics.paths import DATA_DIR, REPO_ROOT
+from metrics.backups import Backup
+from metrics.data_sets import WarehouseSummary, describe_data_set
+from metrics.ingest import UPLOADS_DIR, IngestReport
+from metrics.loads import RESTORE_ACTION
+from metrics.paths import REPO_ROOT
+from ui.format import humanise
+from ui.impact import escape_markdown
 
 MAPPINGS_DIR = REPO_ROOT / "mappings"
-UPLOADS_DIR = DATA_DIR / "uploads"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -51,3 +58,62 @@ def progress_callback(label: str):
         bar.progress(min(max(fraction, 0.0), 1.0), text=f"{label}: {message}")
 
     return update
+
+
+def data_set_caption(wh) -> str:
+    """The sidebar's name for the data on screen: what was loaded and when, escaped for
+    Markdown (file names are the uploader's), never a server or upload path."""
+    return escape_markdown(describe_data_set(wh.source, wh.built_at))
+
+
+def replacement_frame(before: WarehouseSummary | None, report: IngestReport) -> pd.DataFrame:
+    """Rows per table now and after the checked load: what the confirmation names."""
+    rows = []
+    for table in report.tables:
+        now = before.rows.get(table.table, 0) if before else 0
+        rows.append({"Table": humanise(table.table), "Now": f"{now:,}",
+                     "After the load": f"{table.loaded:,}",
+                     "Change": f"{table.loaded - now:+,}" if table.loaded != now else "same"})
+    return pd.DataFrame(rows)
+
+
+def backups_frame(backups: list[Backup]) -> pd.DataFrame:
+    """The kept previous warehouses as a table, newest first."""
+    return pd.DataFrame([{
+        "Replaced (UTC)": f"{b.replaced_at:%-d %b %Y %H:%M}",
+        "Data set": b.description,
+        "Data as of": f"{b.summary.as_of:%-d %b %Y}" if b.summary else "—",
+        "Leads": f"{b.summary.rows.get('leads', 0):,}" if b.summary else "—",
+        "Lead events": f"{b.summary.rows.get('lead_events', 0):,}" if b.summary else "—",
+    } for b in backups])
+
+
+def history_frame(entries: list[dict]) -> pd.DataFrame:
+    """Loads and restores from the audit log: when, who, what, and the rows they changed."""
+    def before_after(entry: dict, table: str) -> str:
+        details = entry["details"]
+        before = details.get("rows_before", {}).get(table)
+        after = details.get("rows_after", {}).get(table)
+        return f"{before or 0:,} → {after or 0:,}"
+
+    def what(entry: dict) -> str:
+        details = entry["details"]
+        if entry["action"] == RESTORE_ACTION:
+            return f"Restored: {details.get('data_set') or '—'}"
+        files = ", ".join(f["name"] for f in details.get("files", []))
+        return f"Loaded {files or 'no files'} ({details.get('mapping', 'canonical')})"
+
+    return pd.DataFrame([{
+        "When (UTC)": f"{dt.datetime.fromisoformat(e['at']):%-d %b %Y %H:%M}",
+        "Who": e["user"], "What": what(e),
+        "Leads": before_after(e, "leads"), "Lead events": before_after(e, "lead_events"),
+    } for e in entries])
+
+
+def keeping_sentence(kept: int) -> str:
+    """What the confirmation promises about the data a load replaces."""
+    if kept <= 0:
+        return ("This server keeps no previous warehouse (METRICS_KEEP_WAREHOUSES=0): the data "
+                "it replaces cannot be put back.")
+    return (f"The data it replaces is kept (the last {kept} are), and ops or an admin can put "
+            "it back from this page or with `python -m metrics restore`.")
