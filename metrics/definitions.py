@@ -15,6 +15,15 @@ DIRECTIONS = ("up", "down")
 TEAMS = ("marketing", "sales")
 REQUIRED_KEYS = ("name", "label", "owners", "kind", "unit", "direction", "anchor", "description")
 OPTIONAL_KEYS = ("maturity_days",)
+# The v1 files are under 1,000 characters; checking SQL costs time that grows faster than its
+# length (sql_guard), so a definition is capped well above any real one and far below harm.
+MAX_DEFINITION_CHARS = 20_000
+# Line breaks other than \n (and \r\n), other control characters and bidirectional overrides:
+# str.splitlines() and editors break lines at some of them (\x1c-\x1e, \x85, U+2028, U+2029)
+# where DuckDB does not, so a "comment line" could hide SQL; overrides make the text read
+# differently from what runs. Tab stays allowed.
+_HIDDEN_CHARACTER = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _HEADER_LINE = re.compile(r"^--\s*([a-z_]+)\s*:\s*(.*?)\s*$")
 _CONTINUATION = re.compile(r"^--\s?(.*?)\s*$")
@@ -72,8 +81,8 @@ def parse_definition(text: str, source: str = "<text>", *, version: int = 1,
     >>> d.name, d.owners, d.sql_line
     ('n', ('marketing',), 9)
     """
+    lines = _lines(text, source)
     fields: dict[str, str] = {}
-    lines = text.splitlines()
     last_key = None
     sql_start = len(lines)
     for number, line in enumerate(lines, start=1):
@@ -146,6 +155,23 @@ def parse_definition(text: str, source: str = "<text>", *, version: int = 1,
         description=fields["description"], sql=sql, text=text, source=source,
         sql_line=sql_start + 1, maturity_days=int(maturity), version=version,
     )
+
+
+def _lines(text: str, source: str) -> list[str]:
+    """The text's lines, split where DuckDB and a diff see line breaks: at \\n only."""
+    if len(text) > MAX_DEFINITION_CHARS:
+        raise DefinitionError(f"the definition is {len(text):,} characters long; a metric "
+                              f"definition may have at most {MAX_DEFINITION_CHARS:,}.",
+                              source=source, line=1)
+    lines = text.replace("\r\n", "\n").split("\n")
+    for number, line in enumerate(lines, start=1):
+        hidden = _HIDDEN_CHARACTER.search(line)
+        if hidden:
+            raise DefinitionError(
+                f"the text contains the invisible character U+{ord(hidden.group()):04X} at "
+                f"column {hidden.start() + 1}; remove it (only tabs and line breaks are allowed).",
+                source=source, line=number)
+    return lines
 
 
 def _line_of(lines: list[str], key: str) -> int:

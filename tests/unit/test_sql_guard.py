@@ -91,6 +91,40 @@ def test_header_errors(text, message):
         parse_definition(text, source="probe.sql")
 
 
+def test_a_definition_too_long_to_check_quickly_is_refused_before_any_parsing():
+    # Reported: 250 kB took 45 s in sqlglot's column check.
+    terms = " OR ".join(f"segment = 's{i}'" for i in range(16_000))
+    with pytest.raises(DefinitionError, match="at most 20,000"):
+        parse_definition(HEADER + f"SELECT lead_id, created_at, 1 AS value FROM leads "
+                                  f"WHERE {terms}")
+
+
+@pytest.mark.parametrize("separator", ["\x1e", "\x1c", "\x85", "\u2028", "\u2029", "\x0b",
+                                       "\x0c", "\r", "\x00", "\u202e"])
+def test_a_hidden_line_break_cannot_smuggle_sql_out_of_a_comment(separator):
+    # str.splitlines() ends the comment at these; DuckDB and a diff see one comment line.
+    text = (HEADER + f"-- harmless{separator}SELECT * FROM pg_settings\n"
+            "SELECT lead_id, created_at, 1 AS value FROM leads")
+    with pytest.raises(DefinitionError, match=f"U\\+{ord(separator):04X}") as info:
+        parse_definition(text, source="probe.sql")
+    assert info.value.line == 9
+
+
+def test_a_maturity_line_cannot_hide_in_a_label():
+    text = HEADER.replace("-- label: Probe", "-- label: Probe\u2028-- maturity_days: 0")
+    text += "SELECT 1"
+    with pytest.raises(DefinitionError, match="U\\+2028"):
+        parse_definition(text)
+
+
+def test_windows_line_ends_read_like_unix_ones():
+    body = "SELECT lead_id, created_at, 1 AS value\nFROM leads"
+    unix = parse_definition(HEADER + body)
+    windows = parse_definition((HEADER + body).replace("\n", "\r\n"))
+    assert (windows.sql, windows.sql_line, windows.description) == (unix.sql, unix.sql_line,
+                                                                     unix.description)
+
+
 def test_file_name_must_match_metric_name():
     with pytest.raises(DefinitionError, match="the file is for 'other'"):
         parse_definition(HEADER + "SELECT 1", expected_name="other")
