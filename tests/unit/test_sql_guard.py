@@ -32,15 +32,15 @@ REFUSED = [
     ("SELECT lead_id FROM leads; DROP TABLE leads", "exactly one"),
     ("DROP TABLE leads", "this is a DROP statement"),
     ("CREATE TABLE x AS SELECT * FROM leads", "this is a CREATE statement"),
-    ("INSERT INTO leads (lead_id) VALUES ('x')", "this is a INSERT statement"),
+    ("INSERT INTO leads (lead_id) VALUES ('x')", "this is an INSERT statement"),
     ("DELETE FROM leads", "this is a DELETE statement"),
-    ("UPDATE leads SET segment = 'x'", "this is a UPDATE statement"),
+    ("UPDATE leads SET segment = 'x'", "this is an UPDATE statement"),
     ("WITH d AS (DELETE FROM leads RETURNING *) SELECT * FROM d", "DELETE is not allowed"),
-    ("ATTACH '/tmp/other.db' AS other", "this is a ATTACH statement"),
+    ("ATTACH '/tmp/other.db' AS other", "this is an ATTACH statement"),
     ("COPY leads TO '/tmp/leads.csv'", "this is a COPY statement"),
     ("PRAGMA database_list", "this is a PRAGMA statement"),
-    ("INSTALL httpfs", "this is a INSTALL statement"),
-    ("LOAD httpfs", "this is a COMMAND statement"),
+    ("INSTALL httpfs", "this is an INSTALL statement"),
+    ("LOAD httpfs", "this is a LOAD statement"),
     ("SET threads = 1", "this is a SET statement"),
     ("SELECT * FROM secret_table", "unknown table 'secret_table'"),
     ("SELECT * FROM main.leads", "without a schema or database prefix"),
@@ -48,6 +48,19 @@ REFUSED = [
     ("SELECT lead_id FROM leads WHERE created_at < $cutoff", "only parameter a metric may use"),
     ("SELECT lead_id FROM leads WHERE created_at < ?", "only parameter"),
     ("SELEC lead_id FROM leads", "does not parse"),
+    # sqlglot reads an unknown command as a column; the error names what was written.
+    ("CHECKPOINT", "this is a CHECKPOINT statement"),
+    ("VACUUM", "this is a VACUUM statement"),
+    # DuckDB's own catalog and the load's records, even written as plain table names.
+    ("SELECT * FROM pg_settings", "'pg_settings' is not a warehouse table"),
+    ("SELECT * FROM duckdb_tables", "'duckdb_tables' is not a warehouse table"),
+    ("SELECT * FROM information_schema", "'information_schema' is not a warehouse table"),
+    ("SELECT * FROM sqlite_master", "'sqlite_master' is not a warehouse table"),
+    ("SELECT * FROM load_report", "'load_report' is not a warehouse table"),
+    ("SELECT * FROM leads WHERE lead_id IN (SELECT lead_id FROM quarantine)",
+     "'quarantine' is not a warehouse table"),
+    ("SELECT 1 FROM " + "(" * 50 + "SELECT 1" + ")" * 50, "nests brackets more than 20 levels"),
+    ("SELECT " + "(" * 50 + "1" + ")" * 50, "nests brackets more than 20 levels"),
 ]
 
 
@@ -57,8 +70,56 @@ def test_guard_refuses(sql, message):
         parse_metric_sql(sql)
 
 
-def test_cte_names_are_allowed_as_tables():
-    parse_metric_sql("WITH recent AS (SELECT * FROM leads) SELECT lead_id FROM recent")
+@pytest.mark.parametrize("sql", [
+    "WITH recent AS (SELECT * FROM leads) SELECT lead_id FROM recent",
+    "WITH Recent AS (SELECT * FROM leads) SELECT lead_id FROM recent",  # DuckDB ignores case
+    "WITH a AS (SELECT * FROM leads), b AS (SELECT * FROM a) SELECT lead_id FROM b",
+    "WITH a AS (SELECT * FROM leads) SELECT lead_id FROM (SELECT * FROM a) s",
+    "WITH a AS (SELECT * FROM leads) SELECT lead_id FROM leads WHERE lead_id IN (SELECT lead_id "
+    "FROM a)",
+    "WITH RECURSIVE n AS (SELECT 1 AS i UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT i FROM n",
+])
+def test_cte_names_are_allowed_as_tables_where_they_are_visible(sql):
+    parse_metric_sql(sql)
+
+
+@pytest.mark.parametrize(("sql", "message"), [
+    # A CTE is visible only inside the query that defines it: the outer name is a real table.
+    ("SELECT * FROM (WITH stats AS (SELECT 1) SELECT * FROM stats) d, stats s",
+     "unknown table 'stats'"),
+    ("SELECT * FROM (WITH x AS (SELECT 1) SELECT * FROM x) d, pg_settings s",
+     "'pg_settings' is not a warehouse table"),
+    ("SELECT * FROM leads WHERE lead_id IN (WITH q AS (SELECT 1) SELECT * FROM q) "
+     "AND lead_id IN (SELECT lead_id FROM q)", "unknown table 'q'"),
+    # A CTE sees only the CTEs before it, not later ones (nor, unless recursive, itself).
+    ("WITH a AS (SELECT * FROM b), b AS (SELECT * FROM leads) SELECT * FROM a",
+     "unknown table 'b'"),
+    ("WITH stats AS (SELECT * FROM stats) SELECT * FROM stats", "unknown table 'stats'"),
+    # Naming a CTE after DuckDB's catalog is refused outright (the reported attack).
+    ("SELECT * FROM (WITH pg_settings AS (SELECT 1) SELECT * FROM pg_settings) d, pg_settings s",
+     "a CTE may not be called pg_settings"),
+    ("WITH duckdb_settings AS (SELECT 1) SELECT * FROM duckdb_settings",
+     "a CTE may not be called duckdb_settings"),
+    ("WITH quarantine AS (SELECT * FROM leads) SELECT * FROM quarantine",
+     "a CTE may not be called quarantine"),
+])
+def test_table_names_are_resolved_in_their_own_scope(sql, message):
+    with pytest.raises(UnsafeSQLError, match=message):
+        parse_metric_sql(sql)
+
+
+def test_the_cte_scope_attack_is_refused_by_propose_too(tmp_path):
+    from metrics.catalog import open_catalog
+
+    catalog = open_catalog(tmp_path / "catalog.sqlite", roles={"users": {
+        "admin@example.com": {"teams": ["marketing"], "role": "admin"}}},
+        definitions_dir=tmp_path)
+    attack = HEADER + ("SELECT lead_id, created_at, 1 AS value FROM leads, (WITH pg_settings AS "
+                       "(SELECT 1) SELECT * FROM pg_settings) d, pg_settings s")
+    with pytest.raises(UnsafeSQLError, match="pg_settings"):
+        catalog.propose("probe", attack, author="admin@example.com")
+    with pytest.raises(Exception, match="no metric 'probe'"):
+        catalog.history("probe")
 
 
 @pytest.mark.parametrize(("body", "message", "line", "column"), [
@@ -91,12 +152,65 @@ def test_header_errors(text, message):
         parse_definition(text, source="probe.sql")
 
 
+def test_pivot_and_unpivot_statements_are_refused_with_a_sentence_wherever_they_are():
+    for sql in ("SELECT * FROM (PIVOT leads ON segment USING count(*)) p",
+                "SELECT * FROM leads WHERE lead_id IN (SELECT lead_id FROM (UNPIVOT leads ON "
+                "segment, region INTO NAME k VALUE v))",
+                "WITH p AS (PIVOT leads ON segment USING count(*)) SELECT * FROM p"):
+        with pytest.raises(UnsafeSQLError, match="statement form .* is not allowed"):
+            parse_metric_sql(sql)
+
+
+@pytest.mark.parametrize("body", [
+    "SELECT lead_id, created_at, 1 AS value FROM (SELECT lead_id, created_at FROM leads "
+    "PIVOT (count(*) FOR segment IN ('SMB'))) p",
+    "SELECT lead_id, created_at, 1 AS value FROM (SELECT lead_id, created_at FROM leads "
+    "UNPIVOT (v FOR k IN (segment, region))) p",
+])
+def test_the_standard_pivot_and_unpivot_clauses_still_validate(body):
+    validate_definition(parse_definition(HEADER + body), reference_schema())
+
+
+@pytest.mark.parametrize(("anchor", "message"), [
+    ("segment AS created_at", "the anchor column created_at is TEXT"),
+    ("lead_score AS created_at", "must be a timestamp or a date"),
+])
+def test_an_anchor_that_is_not_a_time_is_refused(anchor, message):
+    defn = parse_definition(HEADER + f"SELECT lead_id, {anchor}, 1 AS value FROM leads")
+    with pytest.raises(UnsafeSQLError, match=message):
+        validate_definition(defn, reference_schema())
+
+
+@pytest.mark.parametrize("anchor", ["created_at", "CAST(created_at AS DATE) AS created_at",
+                                    "coalesce(created_at, $as_of) AS created_at"])
+def test_dates_and_timestamps_are_anchors(anchor):
+    defn = parse_definition(HEADER + f"SELECT lead_id, {anchor}, 1 AS value FROM leads")
+    validate_definition(defn, reference_schema())
+
+
 def test_a_definition_too_long_to_check_quickly_is_refused_before_any_parsing():
     # Reported: 250 kB took 45 s in sqlglot's column check.
     terms = " OR ".join(f"segment = 's{i}'" for i in range(16_000))
     with pytest.raises(DefinitionError, match="at most 20,000"):
         parse_definition(HEADER + f"SELECT lead_id, created_at, 1 AS value FROM leads "
                                   f"WHERE {terms}")
+
+
+def test_too_many_column_references_are_refused_within_the_size_cap():
+    terms = " OR ".join(f"segment = {i}" for i in range(600))
+    sql = f"SELECT lead_id, created_at, 1 AS value FROM leads WHERE {terms}"
+    with pytest.raises(UnsafeSQLError, match="more than 500 times"):
+        parse_metric_sql(sql)
+    assert len(HEADER + sql) < 20_000
+
+
+def test_too_many_selects_are_refused_within_the_size_cap():
+    ctes = ", ".join(f"c{i} AS (SELECT * FROM {'leads' if i == 0 else f'c{i - 1}'})"
+                     for i in range(120))
+    sql = f"WITH {ctes} SELECT lead_id, created_at, 1 AS value FROM c119"
+    with pytest.raises(UnsafeSQLError, match="more than 100 SELECTs"):
+        parse_metric_sql(sql)
+    assert len(HEADER + sql) < 20_000
 
 
 @pytest.mark.parametrize("separator", ["\x1e", "\x1c", "\x85", "\u2028", "\u2029", "\x0b",
