@@ -87,7 +87,8 @@ def _missing_as_dash(rows: pd.DataFrame, config: dict, formats: dict) -> pd.Data
             shown[column] = values.astype(object).where(values.notna(), "—")
             continue
         shown[column] = ["—" if pd.isna(v) else fmt.format(v) for v in values]
-        config[column] = st.column_config.TextColumn(label, help=help_text)
+        config[column] = st.column_config.TextColumn(
+            label, help=help_text, alignment="right" if values.dtype.kind in "fiu" else None)
     return shown
 
 
