@@ -19,7 +19,7 @@ import fnmatch
 import re
 import tomllib
 from collections.abc import Iterator, Mapping as MappingType
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -46,6 +46,7 @@ _GLOB = re.compile(r"[*?\[]")
 ID_FORMATS = ("salesforce",)
 _SALESFORCE_ID_18 = r"[a-zA-Z0-9]{15}[A-Z0-5]{3}"
 _SALESFORCE_NULL_ID = "000000000000000"
+_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
 class MappingError(DefinitionError):
@@ -65,6 +66,9 @@ class Condition:
     present: bool | None = None
     negate: bool = False
     lookup: Lookup | None = None
+    # An optional test on a column (or lookup file) the export lacks reads the value as empty:
+    # `in` fails, `not_in` and `present = false` hold.
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,8 @@ class Need:
 
 
 def condition_needs(condition: Condition) -> Iterator[Need]:
+    if condition.optional:
+        return
     if condition.lookup is not None:
         yield from ColumnRule.lookup_needs(condition.lookup)
     else:
@@ -506,6 +512,8 @@ def _condition(spec: dict, where: str, fail, lookups: bool = True) -> Condition:
         spec = {"column": lookup.value, **{k: v for k, v in spec.items() if k != "lookup"}}
     column = spec.get("column")
     tests = {"in", "not_in", "present"} & set(spec)
+    optional = _flag(spec, "optional", where, fail)
+    spec = {k: v for k, v in spec.items() if k != "optional"}
     if (not isinstance(column, str) or not column or len(tests) != 1
             or set(spec) - {"column", "in", "not_in", "present"}):
         raise fail(f"{where} must be {{ column = \"...\", in = [...] }}, not_in = [...] or "
@@ -514,7 +522,8 @@ def _condition(spec: dict, where: str, fail, lookups: bool = True) -> Condition:
     if "present" in spec:
         if not isinstance(spec["present"], bool):
             raise fail(f"{where}.present must be true or false.")
-        return Condition(column=column, present=spec["present"], lookup=lookup)
+        return Condition(column=column, present=spec["present"], lookup=lookup,
+                         optional=optional)
     negate = "not_in" in spec
     values = spec.get("not_in" if negate else "in")
     values = [values] if isinstance(values, str | int | float) and not isinstance(
@@ -522,7 +531,7 @@ def _condition(spec: dict, where: str, fail, lookups: bool = True) -> Condition:
     if not isinstance(values, list) or not values:
         raise fail(f"{where} needs the values to match, e.g. in = [\"true\", \"1\"].")
     return Condition(column=column, values=tuple(_text(v, where, fail) for v in values),
-                     negate=negate, lookup=lookup)
+                     negate=negate, lookup=lookup, optional=optional)
 
 
 def _unpivot(spec: object, where: str, fail) -> Unpivot:
@@ -705,10 +714,14 @@ def _missing_file_message(mapping: Mapping, source: TableSource) -> str:
 
 
 def unmet(needs: Iterator[Need] | list[Need], own: SourceFile,
-          headers: MappingType[str, SourceFile]) -> list[tuple[str, str | None]]:
-    """[(file name, missing column or None for a missing file)] among `needs`."""
+          headers: MappingType[str, SourceFile],
+          pseudo: frozenset[str] = frozenset()) -> list[tuple[str, str | None]]:
+    """[(file name, missing column or None for a missing file)] among `needs` (an unpivot's
+    `pseudo` columns count as present)."""
     missing: list[tuple[str, str | None]] = []
     for need in needs:
+        if need.file is None and set(need.columns) <= pseudo:
+            continue
         file = own if need.file is None else headers.get(need.file.lower())
         if file is None:
             missing.append((file_label(need.file or ""), None))
@@ -717,11 +730,12 @@ def unmet(needs: Iterator[Need] | list[Need], own: SourceFile,
     return missing
 
 
-def usable(rule: ColumnRule, own: SourceFile, headers: MappingType[str, SourceFile]) -> bool:
+def usable(rule: ColumnRule, own: SourceFile, headers: MappingType[str, SourceFile],
+           pseudo: frozenset[str] = frozenset()) -> bool:
     """Whether everything the rule reads is in the export (for `first`: any alternative)."""
     if rule.first:
-        return any(usable(a, own, headers) for a in rule.first)
-    return not unmet(rule.needs(), own, headers)
+        return any(usable(a, own, headers, pseudo) for a in rule.first)
+    return not unmet(rule.needs(), own, headers, pseudo)
 
 
 def check_columns(plan_: Plan, headers: MappingType[str, SourceFile]) -> None:
@@ -776,20 +790,20 @@ def check_columns(plan_: Plan, headers: MappingType[str, SourceFile]) -> None:
             if rule.optional:
                 continue
             if rule.first:
-                if not usable(rule, file, headers):
-                    report(list(rule.first[0].needs()), purpose)
+                if not usable(rule, file, headers, frozenset(pseudo)):
+                    # Name what each alternative lacks: any one of them would do.
+                    lacking = [unmet(a.needs(), file, headers, frozenset(pseudo))[0]
+                               for a in rule.first]
+                    own = [column for name, column in lacking if column and name == file.name]
+                    report([Need(None, tuple(dict.fromkeys(own)))] if own else
+                           list(rule.first[0].needs()), purpose)
                 continue
             report([n for n in rule.needs() if not (n.file is None and set(n.columns) <= pseudo)],
                    purpose)
         for condition in source.where:
             report(list(condition_needs(condition)), f"{target} (where)")
-        if source.unpivot:
-            cells = [c for c, _ in source.unpivot.columns]
-            if source.unpivot.optional:
-                if not any(file.has(c) for c in cells):
-                    report([Need(None, tuple(cells))], f"{target} (unpivot)")
-            else:
-                report([Need(None, (c,)) for c in cells], f"{target} (unpivot)")
+        if source.unpivot and not source.unpivot.optional:
+            report([Need(None, (c,)) for c, _ in source.unpivot.columns], f"{target} (unpivot)")
     if problems:
         raise combine_file_errors(problems)
 
@@ -843,24 +857,61 @@ def _literal(value: str | None) -> exp.Expression:
 
 
 def normalize_id(value: exp.Expression, id_format: str | None) -> exp.Expression:
-    """A Salesforce id in its 15-character form (the 18-character one cut), all zeros as NULL.
+    """A Salesforce id in its 15-character form, all zeros as NULL.
+
+    An 18-character value is cut to 15 only when its last three characters are the case-safe
+    checksum of the first 15, so text that merely looks like an id is left alone.
 
     >>> normalize_id(exp.column("v"), None).sql()
     'v'
     """
     if id_format != "salesforce":
         return value
-    short = (exp.Case()
-             .when(exp.func("regexp_full_match", value.copy(),
-                            exp.Literal.string(_SALESFORCE_ID_18)),
-                   exp.func("left", value.copy(), exp.Literal.number(15)))
+    is_long_id = exp.and_(
+        exp.func("regexp_full_match", value.copy(), exp.Literal.string(_SALESFORCE_ID_18)),
+        exp.func("substr", value.copy(), exp.Literal.number(16), exp.Literal.number(3))
+        .eq(_salesforce_suffix(value)))
+    short = (exp.Case().when(is_long_id, exp.func("left", value.copy(), exp.Literal.number(15)))
              .else_(value.copy()))
     return exp.Nullif(this=short, expression=exp.Literal.string(_SALESFORCE_NULL_ID))
 
 
+def _salesforce_suffix(value: exp.Expression) -> exp.Expression:
+    """SQL for the 3-character suffix Salesforce appends to a 15-character id: per block of 5
+    characters, the bits of which are upper-case letters, as a letter of A-Z0-5."""
+    letters: list[exp.Expression] = []
+    for block in range(3):
+        index: exp.Expression = exp.Literal.number(1)
+        for bit in range(5):
+            char = exp.func("substr", value.copy(), exp.Literal.number(block * 5 + bit + 1),
+                            exp.Literal.number(1))
+            upper = exp.Case().when(exp.func("regexp_full_match", char,
+                                             exp.Literal.string("[A-Z]")),
+                                    exp.Literal.number(1 << bit)).else_(exp.Literal.number(0))
+            index = exp.Add(this=index, expression=upper)
+        letters.append(exp.func("substr", exp.Literal.string(_SUFFIX_ALPHABET), index,
+                                exp.Literal.number(1)))
+    return exp.DPipe(this=exp.DPipe(this=letters[0], expression=letters[1]),
+                     expression=letters[2])
+
+
+def salesforce_suffix(id15: str) -> str:
+    """The case-safe suffix of a 15-character Salesforce id (the reference for the SQL above).
+
+    >>> salesforce_suffix("00Q5g0000000ABC")
+    'EAO'
+    """
+    return "".join(
+        _SUFFIX_ALPHABET[sum(1 << bit for bit, char in enumerate(id15[block * 5:block * 5 + 5])
+                             if "A" <= char <= "Z")]
+        for block in range(3))
+
+
 def _normalize_literal(value: str, id_format: str | None) -> str:
-    if id_format == "salesforce" and re.fullmatch(_SALESFORCE_ID_18, value.strip()):
-        return value.strip()[:15]
+    text = value.strip()
+    if (id_format == "salesforce" and re.fullmatch(_SALESFORCE_ID_18, text)
+            and salesforce_suffix(text[:15]) == text[15:]):
+        return text[:15]
     return value
 
 
@@ -876,9 +927,13 @@ class _EntryCompiler:
         self.id_format = id_format
         self.lookups: dict[Lookup, tuple[str, exp.Expression]] = {}  # -> (alias, on value)
         self.cell: tuple[str, str] | None = None  # (source column, name) being unpivoted
+        self.pseudo = (frozenset({source.unpivot.name, source.unpivot.value}) if source.unpivot
+                       else frozenset())
 
     def ref(self, column: str, optional: bool = False) -> exp.Expression:
         unpivot = self.source.unpivot
+        if unpivot and not self.cell and column in (unpivot.name, unpivot.value):
+            return exp.null()  # none of the unpivot's optional columns is in the export
         if unpivot and self.cell and column == unpivot.name:
             return exp.Literal.string(self.cell[1])
         if unpivot and self.cell and column == unpivot.value:
@@ -894,7 +949,11 @@ class _EntryCompiler:
         return self.id_format is not None and column.lower().endswith("id")
 
     def condition(self, condition: Condition, optional: bool = False) -> exp.Expression:
-        if condition.lookup is not None:
+        if condition.optional and unmet(
+                list(condition_needs(replace(condition, optional=False))),
+                self.file.source, self.headers, self.pseudo):
+            value: exp.Expression = exp.null()
+        elif condition.lookup is not None:
             value = self.looked_up(condition.lookup)
         else:
             value = self.ref(condition.column, optional)
@@ -951,12 +1010,13 @@ class _EntryCompiler:
     def base(self, rule: ColumnRule) -> exp.Expression:
         if rule.first:
             values = [self.rule(a) for a in rule.first if usable(a, self.file.source,
-                                                                 self.headers)]
+                                                                 self.headers, self.pseudo)]
             if not values:
                 return exp.null()
             return values[0] if len(values) == 1 else exp.Coalesce(this=values[0],
                                                                    expressions=values[1:])
-        if rule.optional and unmet(rule.needs(), self.file.source, self.headers) and not (
+        if rule.optional and unmet(rule.needs(), self.file.source, self.headers,
+                                   self.pseudo) and not (
                 rule.columns and any(self.file.source.has(c) for c in rule.columns)):
             return exp.null()
         if rule.columns:

@@ -352,11 +352,23 @@ def test_a_mapped_column_missing_from_the_export_names_file_and_column(tmp_path:
 
 def test_a_missing_export_file_is_named(tmp_path: Path) -> None:
     folder = write(tmp_path / "in", {"Lead.csv": "Id,CreatedDate\n1,2024-01-01\n"})
-    with pytest.raises(IngestFileError, match=r"no LeadHistory\.csv or LeadHistory\.parquet "
-                                              r"in this folder, which mapping 'salesforce' "
-                                              r"needs for lead_events") as info:
+    with pytest.raises(IngestFileError, match=r"no contacts\.csv or contacts\.parquet or "
+                                              r"hubspot-crm-exports-all-contacts-\*\.csv or "
+                                              r"hubspot-crm-exports-all-contacts-\*\.parquet in "
+                                              r"this folder, which mapping 'hubspot' needs for "
+                                              r"leads") as info:
+        ingest(folder, tmp_path / "wh.duckdb", mapping="hubspot")
+    assert info.value.exit_code == 2
+
+
+def test_without_lead_history_the_lead_row_must_date_its_status(tmp_path: Path) -> None:
+    # LeadHistory is optional; then Status and a date for it are needed, all named at once.
+    folder = write(tmp_path / "in", {"Lead.csv": "Id,CreatedDate\n1,2024-01-01\n"})
+    with pytest.raises(IngestFileError) as info:
         ingest(folder, tmp_path / "wh.duckdb", mapping="salesforce")
-    assert info.value.file == "LeadHistory.csv"
+    assert [(p.file, p.column_name) for p in info.value.problems] == [
+        ("Lead.csv", "Status"), ("Lead.csv", "ConvertedDate")]
+    assert "no column 'ConvertedDate' (nor 'LastModifiedDate')" in str(info.value)
 
 
 def test_parse_mapping_accepts_a_dict(tables: dict) -> None:
