@@ -14,7 +14,8 @@ FILTERED = [("?segment=SMB", "overview-smb"), ("funnel?region=EMEA", "funnel-eme
             ("volume?segment=Enterprise&range=Year+to+date", "volume-enterprise-ytd"),
             ("campaigns?segment=SMB&region=NA", "campaigns-smb-na"),
             ("definitions?segment=SMB", "definitions-smb"),
-            ("metric_detail?metric=win_rate&segment=Mid-Market", "metric-explorer-mid-market")]
+            ("metric_detail?metric=win_rate&segment=Mid-Market", "metric-explorer-mid-market"),
+            ("import_data?region=EMEA&range=Last+quarter", "import-emea")]
 
 
 def assert_page_is_sound(page, name: str) -> None:

@@ -102,6 +102,15 @@ def test_lead_journey_is_in_time_order_whatever_the_storage_order(tiny):
         analysis.lead_journey(tiny, "nope")
 
 
+def test_campaign_leads_by_furthest_stage_say_how_many_there_are(tiny):
+    won = analysis.campaign_leads(tiny, "C1", reached="won")
+    assert won["lead_id"].tolist() == ["L1"] and won.attrs["total"] == 1
+    capped = analysis.campaign_leads(tiny, "C1", limit=1)
+    assert capped["lead_id"].tolist() == ["L2"] and capped.attrs["total"] == 2
+    with pytest.raises(QueryError, match="no funnel stage 'winning'"):
+        analysis.campaign_leads(tiny, "C1", reached="winning")
+
+
 def test_campaign_leads_and_filter_options(tiny):
     leads = analysis.campaign_leads(tiny, "C1")
     assert leads["lead_id"].tolist() == ["L2", "L1"]
