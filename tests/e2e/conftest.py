@@ -100,3 +100,6 @@ def _wait_for_app(tab, timeout_ms: int = 60000) -> None:
             return !busy && document.querySelectorAll('[data-testid="stHeading"], h1').length > 0;
         }""", timeout=timeout_ms)
     tab.wait_for_timeout(1500)
+    # Every page any browser test waits for fails on a Streamlit exception box.
+    exceptions = tab.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, f"{tab.url}: {exceptions.first.inner_text()}"
