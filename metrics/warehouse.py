@@ -6,7 +6,8 @@ import datetime as dt
 import functools
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,22 +52,84 @@ HARDENED_CONFIG = {
 }
 DEFAULT_TIMEOUT_SECONDS = float(os.environ.get("METRICS_QUERY_TIMEOUT", "30"))
 DEFAULT_ROW_CAP = int(os.environ.get("METRICS_ROW_CAP", "100000"))
+# Memory: DuckDB's default is 80% of the machine's RAM for every database. A connection (all
+# the queries of one process on one warehouse file) gets METRICS_MEMORY_LIMIT, each query's
+# sorts and hash tables METRICS_QUERY_MEMORY_LIMIT, so one query cannot starve the server.
+DEFAULT_MEMORY_LIMIT = os.environ.get("METRICS_MEMORY_LIMIT", "4GB")
+DEFAULT_QUERY_MEMORY_LIMIT = os.environ.get("METRICS_QUERY_MEMORY_LIMIT", "2GB")
+# The one setting a locked connection may still change: each query cursor sets its own limit
+# (a LOCAL setting does not pass from a connection to its cursors). It cannot exceed the
+# connection's memory_limit, which stays locked.
+_PER_QUERY_SETTING = "operator_memory_limit"
 # Compiled SQL kept per (metric version, request shape); a shape is cheap to compile again.
 _COMPILED_CACHE_SIZE = 4096
 # (totals of each window, trend or None): what query_windows returns for one metric.
 WindowResults = tuple[list[pd.DataFrame], "pd.DataFrame | None"]
 
 
-def open_hardened(path: Path | str) -> duckdb.DuckDBPyConnection:
-    """Open a warehouse read-only with file access, extensions and settings locked."""
+def open_hardened(path: Path | str, *, memory_limit: str = DEFAULT_MEMORY_LIMIT,
+                  query_memory_limit: str = DEFAULT_QUERY_MEMORY_LIMIT
+                  ) -> duckdb.DuckDBPyConnection:
+    """Open a warehouse read-only with file access, extensions and settings locked.
+
+    The file is attached to a private in-memory database rather than opened by path: DuckDB
+    shares one database per path in a process, so a connection opened by path after a load
+    swapped the file would still read the old one, and closing that shared one would break
+    the queries still running on it. A private database keeps the file it attached (the old
+    inode, after a swap) until it is closed, whatever else opens the path.
+    """
     path = Path(path)
     if not path.exists():
         raise WarehouseError(f"there is no warehouse at {path}; build one with "
                              "`python -m metrics demo` or `python -m metrics ingest DIR`.")
     try:
-        return duckdb.connect(str(path), read_only=True, config=dict(HARDENED_CONFIG))
+        con = duckdb.connect(":memory:", config={
+            "autoload_known_extensions": False, "autoinstall_known_extensions": False,
+            "memory_limit": memory_limit,
+            # Where DuckDB spills a file database by default, not the process's working folder.
+            "temp_directory": f"{path}.tmp"})
     except duckdb.Error as exc:
+        raise WarehouseError(f"cannot open a connection for the warehouse {path} "
+                             f"(METRICS_MEMORY_LIMIT={memory_limit!r}?): {exc}") from None
+    try:
+        con.execute("ATTACH ? AS warehouse (READ_ONLY)", [str(path)])
+        con.execute("USE warehouse")
+        con.execute("DETACH memory")  # nothing but the warehouse to read or write
+        con.execute(f"SET {_PER_QUERY_SETTING} = ?", [query_memory_limit])
+        con.execute(f"SET allowed_configs = ['{_PER_QUERY_SETTING}']")
+        for setting, value in HARDENED_CONFIG.items():
+            con.execute(f"SET {setting} = {str(value).lower()}")
+    except duckdb.Error as exc:
+        con.close()
         raise WarehouseError(f"cannot open the warehouse {path}: {exc}") from None
+    return con
+
+
+def query_cursor(con: duckdb.DuckDBPyConnection, *,
+                 query_memory_limit: str = DEFAULT_QUERY_MEMORY_LIMIT
+                 ) -> duckdb.DuckDBPyConnection:
+    """A cursor of a hardened connection for one query, with the per-query memory limit."""
+    cursor = con.cursor()
+    cursor.execute(f"SET {_PER_QUERY_SETTING} = ?", [query_memory_limit])
+    return cursor
+
+
+class _OpenFile:
+    """One opened warehouse file and how many queries are running on it.
+
+    After a swap the Warehouse opens the new file and retires this one; it is closed when its
+    last query ends, so a query never loses its connection halfway.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, stamp: tuple[int, int]) -> None:
+        self.con = con
+        self.stamp = stamp
+        self.running = 0
+        self.retired = False
+
+    def close_if_idle(self) -> None:
+        if self.retired and self.running == 0:
+            self.con.close()
 
 
 def _to_utc_naive(value: object, name: str) -> dt.datetime | None:
@@ -102,20 +165,26 @@ class _Prepared:
 
 
 class Warehouse:
-    """One warehouse file; thread-safe; reopens itself when the file is swapped by a load."""
+    """One warehouse file; thread-safe; follows the file when a load swaps in a new one.
+
+    A swap is invisible to running queries: each finishes on the file it started on, and the
+    next query reads the new file.
+    """
 
     def __init__(self, path: Path | str | None = None, *, catalog: Catalog | None = None,
                  definitions_dir: Path = METRICS_DIR,
                  timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-                 row_cap: int = DEFAULT_ROW_CAP) -> None:
+                 row_cap: int = DEFAULT_ROW_CAP, memory_limit: str = DEFAULT_MEMORY_LIMIT,
+                 query_memory_limit: str = DEFAULT_QUERY_MEMORY_LIMIT) -> None:
         self.path = Path(path or default_warehouse_path())
         self.catalog = catalog
         self.definitions_dir = Path(definitions_dir)
         self.timeout_seconds = timeout_seconds
         self.row_cap = row_cap
+        self.memory_limit = memory_limit
+        self.query_memory_limit = query_memory_limit
         self._lock = threading.RLock()
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._stamp: tuple[int, int] | None = None
+        self._open: _OpenFile | None = None
         self._prepared: dict[tuple[str, int, str], _Prepared] = {}
         self._compiled: dict[tuple, CompiledQuery] = {}
         self._file_definitions: dict[str, MetricDefinition] | None = None
@@ -131,13 +200,10 @@ class Warehouse:
         return (st.st_ino, st.st_mtime_ns)
 
     def _connect(self) -> None:
-        # DuckDB shares one database instance per path while any connection to it is open, so
-        # the old connection must close first or the "new" one would still read the old file.
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+        """Open the file now at the path; the file opened before is retired (under the lock)."""
         stamp = self._file_stamp()
-        con = open_hardened(self.path)
+        con = open_hardened(self.path, memory_limit=self.memory_limit,
+                            query_memory_limit=self.query_memory_limit)
         try:
             meta = con.execute("SELECT as_of, built_at, source FROM warehouse_meta").fetchone()
             schema = table_schema(con)
@@ -146,7 +212,8 @@ class Warehouse:
             raise WarehouseError(f"{self.path} is not a Handoff warehouse (no warehouse_meta "
                                  "table); rebuild it with `python -m metrics demo` or "
                                  "`python -m metrics ingest DIR`.") from None
-        self._con, self._stamp = con, stamp
+        self._retire()
+        self._open = _OpenFile(con, stamp)
         self.as_of: dt.datetime = meta[0]
         self.built_at: dt.datetime = meta[1]
         self.source: str = meta[2]
@@ -156,26 +223,50 @@ class Warehouse:
         self._prepared.clear()
         self._compiled.clear()
 
+    def _retire(self) -> None:
+        if self._open is not None:
+            self._open.retired = True
+            self._open.close_if_idle()
+            self._open = None
+
     def refresh(self) -> bool:
         """Reopen if the file was replaced by a new load; True when it was."""
         with self._lock:
-            if self._file_stamp() != self._stamp:
-                self._connect()
-                return True
-            return False
+            if self._open is not None and self._file_stamp() == self._open.stamp:
+                return False
+            self._connect()
+            return True
 
     def close(self) -> None:
         with self._lock:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
+            self._retire()
 
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
+    @contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the current file for one query; the file stays open until it ends."""
         with self._lock:
-            self.refresh()
-            if self._con is None:
+            if self._open is None:
                 raise WarehouseError("the warehouse has been closed.")
-            return self._con.cursor()
+            try:
+                self.refresh()
+            except WarehouseError:
+                # The path is between two files or unreadable for a moment: keep answering
+                # from the file already open rather than failing the page.
+                pass
+            opened = self._open
+            # The parent connection refuses concurrent calls, so cursors are made under the lock.
+            try:
+                cursor = query_cursor(opened.con, query_memory_limit=self.query_memory_limit)
+            except duckdb.Error as exc:
+                raise WarehouseError(f"cannot query the warehouse {self.path}: {exc}") from None
+            opened.running += 1
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+            with self._lock:
+                opened.running -= 1
+                opened.close_if_idle()
 
     def execute(self, sql: str, params: Mapping[str, object] | None = None, *,
                 label: str = "query") -> pd.DataFrame:
@@ -190,20 +281,23 @@ class Warehouse:
                          lambda cursor: ([d[0] for d in cursor.description], cursor.fetchall()))
 
     def _run(self, sql: str, params: Mapping[str, object] | None, label: str, fetch):
-        cursor = self._cursor()
-        timer = threading.Timer(self.timeout_seconds, cursor.interrupt)
-        timer.start()
-        try:
-            return fetch(cursor.execute(sql, dict(params or {})))
-        except duckdb.InterruptException:
-            raise QueryTimeout(f"{label} took longer than {self.timeout_seconds:g} s and was "
-                               "stopped; narrow the date range or simplify the SQL.") from None
-        except duckdb.Error as exc:
-            message = str(exc).split("\n")[0]
-            raise QueryError(f"{label} failed in the warehouse: {message}") from None
-        finally:
-            timer.cancel()
-            cursor.close()
+        with self._cursor() as cursor:
+            timer = threading.Timer(self.timeout_seconds, cursor.interrupt)
+            timer.start()
+            try:
+                return fetch(cursor.execute(sql, dict(params or {})))
+            except duckdb.InterruptException:
+                raise QueryTimeout(f"{label} took longer than {self.timeout_seconds:g} s and was "
+                                   "stopped; narrow the date range or simplify the SQL.") from None
+            except duckdb.OutOfMemoryException:
+                raise QueryError(f"{label} needed more memory than a query may use "
+                                 f"({self.query_memory_limit}, METRICS_QUERY_MEMORY_LIMIT); "
+                                 "narrow the date range or simplify the SQL.") from None
+            except duckdb.Error as exc:
+                message = str(exc).split("\n")[0]
+                raise QueryError(f"{label} failed in the warehouse: {message}") from None
+            finally:
+                timer.cancel()
 
     # -- definitions --------------------------------------------------------------------------
     def definitions(self) -> dict[str, MetricDefinition]:
