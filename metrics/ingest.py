@@ -52,7 +52,7 @@ from metrics.ingest_files import (
 )
 from metrics.ingest_mapping import (
     Mapping, MappingError, Plan, StagedFile, candidate_select, canonical_mapping, check_columns,
-    check_timezone, load_mapping, plan, used_columns,
+    check_timezone, id_macro_sql, load_mapping, plan, used_columns,
 )
 from metrics.model import StageModel
 from metrics.paths import DATA_DIR, default_warehouse_path
@@ -528,6 +528,9 @@ def _load(con: duckdb.DuckDBPyConnection, directory: Path,
     files = find_files(directory)
     mapping = _resolve_mapping(mapping_arg, files, tables)
     zone = check_timezone(timezone or mapping.timezone or "UTC")
+    macro = id_macro_sql(mapping.id_format)
+    if macro:
+        con.execute(macro)
     plan_ = plan(mapping, files, directory)
     headers, problems = _inspect_all(plan_, con, encoding)
     try:

@@ -857,23 +857,38 @@ def _literal(value: str | None) -> exp.Expression:
 
 
 def normalize_id(value: exp.Expression, id_format: str | None) -> exp.Expression:
-    """A Salesforce id in its 15-character form, all zeros as NULL.
-
-    An 18-character value is cut to 15 only when its last three characters are the case-safe
-    checksum of the first 15, so text that merely looks like an id is left alone.
+    """A Salesforce id in its 15-character form, all zeros as NULL (see id_macro_sql).
 
     >>> normalize_id(exp.column("v"), None).sql()
     'v'
     """
     if id_format != "salesforce":
         return value
+    return exp.Anonymous(this=SALESFORCE_ID_MACRO, expressions=[value])
+
+
+# The check is a macro of the load's connection: written out for every id column and lookup
+# key, it would make statements of thousands of nodes.
+SALESFORCE_ID_MACRO = "handoff_salesforce_id"
+
+
+def id_macro_sql(id_format: str | None) -> str | None:
+    """The statement defining the id normalizer of `id_format` on a connection, if any.
+
+    An 18-character value is cut to 15 only when its last three characters are the case-safe
+    checksum of the first 15, so text that merely looks like an id is left alone.
+    """
+    if id_format != "salesforce":
+        return None
+    value = exp.column("v")
     is_long_id = exp.and_(
         exp.func("regexp_full_match", value.copy(), exp.Literal.string(_SALESFORCE_ID_18)),
         exp.func("substr", value.copy(), exp.Literal.number(16), exp.Literal.number(3))
         .eq(_salesforce_suffix(value)))
     short = (exp.Case().when(is_long_id, exp.func("left", value.copy(), exp.Literal.number(15)))
              .else_(value.copy()))
-    return exp.Nullif(this=short, expression=exp.Literal.string(_SALESFORCE_NULL_ID))
+    body = exp.Nullif(this=short, expression=exp.Literal.string(_SALESFORCE_NULL_ID))
+    return f"CREATE OR REPLACE TEMP MACRO {SALESFORCE_ID_MACRO}(v) AS {body.sql('duckdb')}"
 
 
 def _salesforce_suffix(value: exp.Expression) -> exp.Expression:
