@@ -135,6 +135,14 @@ class ConflictError(CatalogError):
     """The proposal was based on a version that is no longer the active one."""
 
 
+class ReadOnlyCatalogError(CatalogError):
+    """The catalog can be read but not written here (file or folder without write access)."""
+
+
+# SQLite's primary result codes for "cannot write this file" (extended codes share the low byte).
+_SQLITE_READONLY, _SQLITE_CANTOPEN = 8, 14
+
+
 def _now() -> str:
     # ISO-8601 UTC with a fixed width, so text order is time order.
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
@@ -219,6 +227,7 @@ class Catalog:
         return self._schema
 
     def _connect(self) -> sqlite3.Connection:
+        """A connection for a write transaction (it waits up to the busy timeout for the lock)."""
         try:
             con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
             con.row_factory = sqlite3.Row
@@ -227,6 +236,26 @@ class Catalog:
         except sqlite3.Error as exc:
             raise CatalogError(f"cannot open the catalog {self.path}: {exc}; check the path "
                                "(--catalog or METRICS_CATALOG) and its permissions.") from None
+        return con
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A connection that can only read: it needs no write access to the file and, in WAL
+        mode, never waits for a writer (readers see the last committed state)."""
+        if not self.path.exists():
+            raise CatalogError(f"there is no catalog at {self.path}; check --catalog or "
+                               "METRICS_CATALOG.")
+        uri = self.path.resolve().as_uri()
+        try:
+            con = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS,
+                                  isolation_level=None)
+            con.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+        except sqlite3.Error:
+            # A WAL catalog in a folder we cannot write: the -shm file cannot be created. No
+            # process can be writing it then (a writer creates -shm), so read it as immutable.
+            if os.access(self.path.parent, os.W_OK):
+                raise
+            con = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+        con.row_factory = sqlite3.Row
         return con
 
     @contextmanager
@@ -242,6 +271,10 @@ class Catalog:
                 raise
             con.execute("COMMIT")
         except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
+                raise ReadOnlyCatalogError(
+                    f"the catalog {self.path} is read-only here, so nothing was changed; reading "
+                    "works, changes need write access to the file and its folder.") from None
             raise CatalogError(f"the catalog {self.path} could not be updated ({exc}); nothing "
                                "was changed, try again.") from None
         finally:
@@ -250,7 +283,11 @@ class Catalog:
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: every SELECT inside it sees the same state."""
-        con = self._connect()
+        try:
+            con = self._connect_read_only()
+        except sqlite3.Error as exc:
+            raise CatalogError(f"cannot read the catalog {self.path}: {exc}; check the path "
+                               "(--catalog or METRICS_CATALOG) and its permissions.") from None
         try:
             con.execute("BEGIN")
             yield con
@@ -260,7 +297,28 @@ class Catalog:
         finally:
             con.close()
 
+    def _schema_is_current(self) -> bool:
+        """True when the file already has this version's tables in WAL mode: opening it then
+        writes nothing, so a read-only catalog opens and a held write lock does not block."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return False
+        try:
+            with self._read() as con:
+                found = con.execute("PRAGMA user_version").fetchone()[0]
+            with self.path.open("rb") as file:
+                header = file.read(20)
+        except (CatalogError, OSError):
+            return False
+        if found > SCHEMA_VERSION:
+            raise CatalogError(f"the catalog {self.path} was written by a newer version of "
+                               f"Handoff (schema {found}); upgrade before opening it.")
+        # Bytes 18 and 19 of the file header are 2 in WAL mode (an immutable read-only
+        # connection reports 'delete' whatever the file says).
+        return found == SCHEMA_VERSION and header[18:20] == b"\x02\x02"
+
     def _init_schema(self) -> None:
+        if self._schema_is_current():
+            return
         con = self._connect()
         try:
             # Changing the journal mode needs the file to itself; the busy timeout covers that
@@ -382,11 +440,19 @@ class Catalog:
         if not candidates:
             return []
         created: list[tuple[str, int]] = []
-        with self._write() as con:
-            for name, path, text in candidates:
-                version = self._sync_one(con, name, path, text)
-                if version is not None:
-                    created.append((name, version))
+        try:
+            with self._write() as con:
+                for name, path, text in candidates:
+                    version = self._sync_one(con, name, path, text)
+                    if version is not None:
+                        created.append((name, version))
+        except ReadOnlyCatalogError:
+            # Reading a read-only catalog (history, export) must still work; say what it lacks.
+            problem = (f"the catalog {self.path} is read-only here, so {len(candidates)} changed "
+                       "definition file(s) were not imported: "
+                       + ", ".join(name for name, _, _ in candidates) + ".")
+            log.warning("%s", problem)
+            self.sync_problems = (*problems, problem)
         return created
 
     def _sync_one(self, con: sqlite3.Connection, name: str, path: Path, text: str) -> int | None:
