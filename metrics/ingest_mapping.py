@@ -914,7 +914,7 @@ def salesforce_suffix(id15: str) -> str:
     """The case-safe suffix of a 15-character Salesforce id (the reference for the SQL above).
 
     >>> salesforce_suffix("00Q5g0000000ABC")
-    'EAO'
+    'EA2'
     """
     return "".join(
         _SUFFIX_ALPHABET[sum(1 << bit for bit, char in enumerate(id15[block * 5:block * 5 + 5])
