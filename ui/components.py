@@ -92,17 +92,26 @@ def _missing_as_dash(rows: pd.DataFrame, config: dict, formats: dict) -> pd.Data
     return shown
 
 
-def show_table(frame: pd.DataFrame, *, file_name: str, key: str, column_config: dict | None = None,
-               height: int | str = "auto", hide_index: bool = True,
-               column_order: list[str] | None = None) -> None:
-    """A sortable table with a CSV download of the same rows (all columns). Missing values
-    read '—', never 'None'."""
+def show_grid(frame: pd.DataFrame, *, key: str | None = None, column_config: dict | None = None,
+              height: int | str = "auto", hide_index: bool = True,
+              column_order: list[str] | None = None) -> pd.DataFrame:
+    """A sortable table as a person reads it: codes in words, missing values '—' (never
+    'None'), numbers formatted by unit. Returns the readable rows (for a download)."""
     rows = readable(frame)
     config, formats = _display_config(rows, column_config)
     shown = _missing_as_dash(rows, config, formats)
     styled = shown.style.format(formats, na_rep="—")
     st.dataframe(styled, column_config=config, hide_index=hide_index, height=height,
-                 key=f"{key}-table", column_order=column_order)
+                 key=f"{key}-table" if key else None, column_order=column_order)
+    return rows
+
+
+def show_table(frame: pd.DataFrame, *, file_name: str, key: str, column_config: dict | None = None,
+               height: int | str = "auto", hide_index: bool = True,
+               column_order: list[str] | None = None) -> None:
+    """`show_grid` with a CSV download of the same rows (all columns)."""
+    rows = show_grid(frame, key=key, column_config=column_config, height=height,
+                     hide_index=hide_index, column_order=column_order)
     st.download_button("Download CSV", rows.to_csv(index=False).encode("utf-8"),
                        file_name=f"{file_name}.csv", mime="text/csv", key=f"{key}-download",
                        icon=":material/download:")
