@@ -126,11 +126,19 @@ def _oidc_user(providers: list[str | None]) -> str:
                       args=(provider,) if provider else (), key=f"login-{provider or 'default'}")
         st.stop()
     email = normalize_email(st.user.get("email"))
-    if not email or st.user.get("email_verified") is False:
+    refusal = None
+    if not email:
+        refusal = ("Your identity provider did not send an email address, and Handoff names "
+                   "people by email. Ask the admin to request the 'email' scope, or sign in "
+                   "with another account.")
+    elif st.user.get("email_verified") is False:
+        # Anyone can type any address into an account; only a verified one says who they are.
+        refusal = (f"Your identity provider says {email} is not verified, so Handoff cannot "
+                   "tell it is yours. Verify the address with your identity provider (or ask "
+                   "its admin to), then sign in again.")
+    if refusal:
         st.title("Handoff")
-        st.error("Your identity provider did not send a verified email address, and Handoff "
-                 "names people by email. Ask the admin to request the 'email' scope, or sign "
-                 "in with another account.", icon=":material/mail:")
+        st.error(escape_markdown(refusal), icon=":material/mail:")
         st.button("Sign out", on_click=st.logout, icon=":material/logout:")
         st.stop()
     with st.sidebar:

@@ -117,3 +117,15 @@ def keeping_sentence(kept: int) -> str:
                 "it replaces cannot be put back.")
     return (f"The data it replaces is kept (the last {kept} are), and ops or an admin can put "
             "it back from this page or with `python -m metrics restore`.")
+
+
+def report_frame(report: IngestReport) -> pd.DataFrame:
+    """The check's report per table and reason, in words (its CSV twin is the warehouse's
+    load_report table, which keeps the codes)."""
+    frame = report.to_frame()
+    return pd.DataFrame({
+        "Table": frame["table_name"].map(humanise),
+        "Rows": frame["rows"].map("{:,}".format),
+        "What": frame["kind"].map(humanise),
+        "Reason": frame["reason"].fillna("—"),
+    })

@@ -11,10 +11,11 @@ from ui import auth, data
 from ui.impact import escape_markdown
 from ui.import_view import (
     backups_frame, history_frame, keeping_sentence, mapping_choices, progress_callback,
-    replacement_frame, save_uploads,
+    replacement_frame, report_frame, save_uploads,
 )
 
 DONE_KEY = "import_done"  # the outcome of a load or restore, shown after the rerun it causes
+UPLOADS_KEY = "import_uploads"  # bumped by a load: its files are gone, so the uploader empties
 
 st.title("Import data")
 st.caption("Upload one file per table (leads.csv, lead_events.csv, … or a Salesforce / HubSpot "
@@ -37,6 +38,7 @@ def finish(message: str) -> None:
     """Show the new data everywhere (the sidebar was drawn before this page), then say so."""
     for key in ("import_checked", "import_confirm"):
         st.session_state.pop(key, None)
+    st.session_state[UPLOADS_KEY] = st.session_state.get(UPLOADS_KEY, 0) + 1
     st.session_state[DONE_KEY] = message
     st.cache_data.clear()
     data.get_warehouse()
@@ -53,7 +55,7 @@ else:
                              help="IANA name such as UTC or America/New_York; offsets in the "
                                   "data always win. Everything is stored in UTC.")
     files = st.file_uploader("Export files", type=["csv", "parquet"], accept_multiple_files=True,
-                             key="uploads")
+                             key=f"uploads-{st.session_state.get(UPLOADS_KEY, 0)}")
 
     if files and st.button("Check the files", icon=":material/fact_check:", type="primary"):
         st.session_state.pop("import_confirm", None)
@@ -76,7 +78,7 @@ else:
         c2.metric("Would load", f"{report.rows_loaded:,}", border=True)
         c3.metric("Quarantined", f"{report.rows_quarantined:,}", border=True)
         c4.metric("Warnings", f"{report.warnings:,}", border=True)
-        st.dataframe(report.to_frame(), hide_index=True)
+        st.dataframe(report_frame(report), hide_index=True)
         if report.rows_quarantined:
             st.markdown("**Quarantined rows** (kept with their reason, never silently dropped)")
             st.dataframe(report.quarantined, hide_index=True)

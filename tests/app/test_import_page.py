@@ -63,7 +63,7 @@ def _button(at, label: str):
 def _checked(app, user: str = OPS):
     at = app("views/import_data.py", **{"as": user})
     assert not at.exception, [e.value for e in at.exception]
-    at.file_uploader(key="uploads").set_value([
+    at.file_uploader(key="uploads-0").set_value([
         ("leads.csv", LEADS, "text/csv"), ("lead_events.csv", EVENTS, "text/csv")]).run()
     _button(at, "Check the files").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -100,6 +100,7 @@ def test_check_shows_the_report_then_loading_asks_what_it_replaces_before_it_doe
     sidebar = _sidebar(at)
     assert "lead_events.csv, leads.csv · canonical format · loaded" in sidebar
     assert str(private_warehouse.parent.parent) not in sidebar and "uploads" not in sidebar
+    assert at.file_uploader(key="uploads-1").value in (None, []), "loaded files are gone"
     assert str(private_warehouse.parent) not in _texts(at)
 
     [entry] = data_history(_catalog(private_warehouse))
@@ -172,7 +173,7 @@ def test_an_admin_may_load(app, private_warehouse: Path):
 
 def test_an_unusable_file_is_explained_and_nothing_changes(app, private_warehouse: Path):
     at = app("views/import_data.py", **{"as": OPS})
-    at.file_uploader(key="uploads").set_value([("leads.csv", b"id;when\n1;2025\n", "text/csv")]).run()
+    at.file_uploader(key="uploads-0").set_value([("leads.csv", b"id;when\n1;2025\n", "text/csv")]).run()
     _button(at, "Check the files").click().run()
     assert not at.exception
     assert at.error and "lead" in at.error[0].value.lower()
