@@ -39,11 +39,24 @@ $(CHROMIUM):
 
 chromium: $(CHROMIUM)
 
-test: $(VENV)/.installed-dev $(CHROMIUM)
+# The sign-in test runs a real OpenID Connect provider (oidc-provider, pinned by its lock file)
+# on Node.js; npm ci installs exactly the locked versions, and nothing downloads at test time.
+NODE ?= /usr/bin/node
+IDP := tests/e2e/oidc
+
+$(NODE):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+
+$(IDP)/node_modules/.installed: $(IDP)/package.json $(IDP)/package-lock.json | $(NODE)
+	npm ci --prefix $(IDP) --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+test: $(VENV)/.installed-dev $(CHROMIUM) $(IDP)/node_modules/.installed
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed-runtime
 	$(PY) -m metrics bench
 
 clean:
-	rm -rf $(VENV) data/*.duckdb data/*.sqlite
+	rm -rf $(VENV) $(IDP)/node_modules data/*.duckdb data/*.sqlite

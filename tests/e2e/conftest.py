@@ -103,3 +103,20 @@ def _wait_for_app(tab, timeout_ms: int = 60000) -> None:
     # Every page any browser test waits for fails on a Streamlit exception box.
     exceptions = tab.locator('[data-testid="stException"]')
     assert exceptions.count() == 0, f"{tab.url}: {exceptions.first.inner_text()}"
+
+
+def photograph(page, path) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so grow the window to fit it."""
+    measure = """() => Math.max(
+        ...['[data-testid="stMain"]', '[data-testid="stMainBlockContainer"]']
+        .map(s => document.querySelector(s)).filter(Boolean)
+        .map(e => e.scrollHeight + e.getBoundingClientRect().top + 80))"""
+    for _ in range(3):  # the layout reflows after a resize; measure again until it is stable
+        height = min(max(int(page.evaluate(measure)), 800), 8000)
+        if page.viewport_size["height"] >= height:
+            break
+        page.set_viewport_size({"width": 1280, "height": height})
+        page.wait_for_timeout(1200)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.wait_for_timeout(300)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+from .conftest import photograph as _photograph
+
 METRIC = "mql_to_sal_rate"
 OLD = "CASE WHEN first_sal_at IS NOT NULL THEN 1 ELSE 0 END AS numerator"
 NEW = "CASE WHEN first_sql_at IS NOT NULL THEN 1 ELSE 0 END AS numerator"
@@ -23,23 +25,6 @@ def _open(page, wait_for_app, url: str) -> None:
 def _no_exception(page) -> None:
     exceptions = page.locator('[data-testid="stException"]')
     assert exceptions.count() == 0, exceptions.first.inner_text()
-
-
-def _photograph(page, path) -> None:
-    """The whole page: Streamlit scrolls inside its main block, so grow the window to fit it."""
-    measure = """() => Math.max(
-        ...['[data-testid="stMain"]', '[data-testid="stMainBlockContainer"]']
-        .map(s => document.querySelector(s)).filter(Boolean)
-        .map(e => e.scrollHeight + e.getBoundingClientRect().top + 80))"""
-    for _ in range(3):  # the layout reflows after a resize; measure again until it is stable
-        height = min(max(int(page.evaluate(measure)), 800), 8000)
-        if page.viewport_size["height"] >= height:
-            break
-        page.set_viewport_size({"width": 1280, "height": height})
-        page.wait_for_timeout(1200)
-    page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 800})
-    page.wait_for_timeout(300)
 
 
 def _settle(page, wait_for_app) -> None:
