@@ -1,4 +1,4 @@
-"""Import: ops upload exports, check them, confirm what they replace, load; or restore a previous one."""
+"""Import: ops upload exports, check them, confirm what they replace and load; or restore."""
 
 import streamlit as st
 
@@ -10,8 +10,14 @@ from metrics.loads import data_history, load_files, restore_warehouse
 from ui import auth, data
 from ui.impact import escape_markdown
 from ui.import_view import (
-    backups_frame, history_frame, keeping_sentence, mapping_choices, progress_callback,
-    replacement_frame, report_frame, save_uploads,
+    backups_frame,
+    history_frame,
+    keeping_sentence,
+    mapping_choices,
+    progress_callback,
+    replacement_frame,
+    report_frame,
+    save_uploads,
 )
 
 DONE_KEY = "import_done"  # the outcome of a load or restore, shown after the rerun it causes
@@ -27,8 +33,8 @@ if DONE_KEY in st.session_state:
 
 wh = data.get_warehouse()
 current = summarize(wh.path)
-st.markdown(f"**Loaded now:** {escape_markdown(current.description if current else 'nothing')}"
-            f" · data as of {wh.as_of:%-d %b %Y %H:%M} UTC")
+loaded_now = escape_markdown(current.description if current else "nothing")
+st.markdown(f"**Loaded now:** {loaded_now} · data as of {wh.as_of:%-d %b %Y %H:%M} UTC")
 
 user = auth.current_user()
 refusal = auth.roles().why_not_load_data(user)
@@ -91,8 +97,7 @@ else:
         if st.session_state.get("import_confirm"):
             with st.container(border=True):
                 st.markdown("**Replace the data for everyone?** Every page and every person "
-                            "will see these files instead of "
-                            f"{escape_markdown(current.description if current else 'nothing')}.")
+                            f"will see these files instead of {loaded_now}.")
                 st.dataframe(replacement_frame(current, report), hide_index=True)
                 st.caption(keeping_sentence(kept_count()))
                 yes, no = st.columns([2, 1])
@@ -111,7 +116,7 @@ else:
                     st.error(f"Nothing was changed: {exc}", icon=":material/error:")
                 else:
                     loaded = result.report
-                    kept = (f" The data it replaced is kept: restore it below if you need to."
+                    kept = (" The data it replaced is kept: restore it below if you need to."
                             if result.kept_as else "")
                     finish(f"Loaded {loaded.rows_loaded:,} rows ({loaded.rows_quarantined:,} "
                            f"quarantined) at {loaded.rows_per_second:,.0f} rows/s; data as of "

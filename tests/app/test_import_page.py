@@ -173,7 +173,8 @@ def test_an_admin_may_load(app, private_warehouse: Path):
 
 def test_an_unusable_file_is_explained_and_nothing_changes(app, private_warehouse: Path):
     at = app("views/import_data.py", **{"as": OPS})
-    at.file_uploader(key="uploads-0").set_value([("leads.csv", b"id;when\n1;2025\n", "text/csv")]).run()
+    unusable = [("leads.csv", b"id;when\n1;2025\n", "text/csv")]
+    at.file_uploader(key="uploads-0").set_value(unusable).run()
     _button(at, "Check the files").click().run()
     assert not at.exception
     assert at.error and "lead" in at.error[0].value.lower()

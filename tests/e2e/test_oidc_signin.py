@@ -73,8 +73,9 @@ def signed_in_app(tmp_path_factory):
     if not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
         pytest.fail("the sign-in test needs the identity provider installed: `make test` runs "
                     "`npm ci` in tests/e2e/oidc (Node.js from Debian's nodejs package).")
-    import metrics
     from demo_warehouse import build_demo_warehouse
+
+    import metrics
 
     folder = tmp_path_factory.mktemp("oidc")
     warehouse = build_demo_warehouse(folder / "warehouse.duckdb")
