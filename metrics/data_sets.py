@@ -14,10 +14,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from metrics.build import CANONICAL_TABLES
+
+if TYPE_CHECKING:
+    from metrics.warehouse import Warehouse
 
 IMPORT_FORMATS = (".csv", ".parquet")
 # How many file names a one-line description shows before "and N more".
@@ -52,11 +56,15 @@ class WarehouseSummary:
                    rows={str(k): int(v) for k, v in dict(data.get("rows", {})).items()})
 
 
-def summarize(path: Path | str) -> WarehouseSummary | None:
-    """The summary of the warehouse at `path`; None when there is none or it is not one.
+_ROW_COUNTS = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in CANONICAL_TABLES)
 
-    Opens the file as the dashboard does (read-only, hardened), so in the app's process it
-    shares the dashboard's open database instead of clashing with its settings.
+
+def summarize(path: Path | str) -> WarehouseSummary | None:
+    """The summary of the warehouse file at `path`; None when there is none or it is not one.
+
+    For a file no connection of this process holds (the command line, a kept copy). The app
+    reads its own warehouse with `summarize_open`: a second connection to the dashboard's file,
+    open at the moment the dashboard reopens it after a load, would keep the old file alive.
     """
     from metrics.warehouse import open_hardened  # metrics.warehouse imports metrics.build
 
@@ -69,13 +77,19 @@ def summarize(path: Path | str) -> WarehouseSummary | None:
     try:
         source, as_of, built_at = con.execute(
             "SELECT source, as_of, built_at FROM warehouse_meta").fetchone()
-        counts = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in CANONICAL_TABLES)
-        rows = {table: int(n) for table, n in con.execute(counts).fetchall()}
+        rows = {table: int(n) for table, n in con.execute(_ROW_COUNTS).fetchall()}
     except duckdb.Error:
         return None
     finally:
         con.close()
     return WarehouseSummary(source=source, as_of=as_of, built_at=built_at, rows=rows)
+
+
+def summarize_open(wh: Warehouse) -> WarehouseSummary:
+    """The summary of an open warehouse, read through its own connection."""
+    _, counts = wh.execute_rows(_ROW_COUNTS, label="counting the rows per table")
+    return WarehouseSummary(source=wh.source, as_of=wh.as_of, built_at=wh.built_at,
+                            rows={table: int(n) for table, n in counts})
 
 
 def describe_import(directory: Path | str, mapping: str | None) -> str:

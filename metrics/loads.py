@@ -67,16 +67,17 @@ def _check_right(roles: Roles | None, user: str) -> None:
 
 def load_files(directory: Path | str, warehouse_path: Path | str | None = None, *, user: str,
                catalog: Catalog | None = None, roles: Roles | None = None,
-               **ingest_options: Any) -> LoadResult:
+               current: WarehouseSummary | None = None, **ingest_options: Any) -> LoadResult:
     """Import the folder (metrics.ingest.ingest, same options), keep and record what it replaced.
 
     `catalog` receives the audit entry (default: the catalog at METRICS_CATALOG or
     data/catalog.sqlite). With `roles`, a user without the right to load data is refused
-    (PermissionDeniedError, nothing changed).
+    (PermissionDeniedError, nothing changed). `current`: the summary of the warehouse being
+    replaced, when the caller holds it open (data_sets.summarize_open); else it is read here.
     """
     _check_right(roles, user)
     target = Path(warehouse_path) if warehouse_path else default_warehouse_path()
-    replaced = summarize(target)
+    replaced = current or summarize(target)
     report = ingest(directory, target, **ingest_options)
     kept_as = _backup_of(target, replaced)
     rows_after = {t.table: t.loaded for t in report.tables}
@@ -94,12 +95,15 @@ def load_files(directory: Path | str, warehouse_path: Path | str | None = None, 
 
 
 def restore_warehouse(backup_id: str, warehouse_path: Path | str | None = None, *, user: str,
-                      catalog: Catalog | None = None, roles: Roles | None = None
-                      ) -> RestoreResult:
-    """Put a kept previous warehouse back (metrics.backups) and record it in the audit log."""
+                      catalog: Catalog | None = None, roles: Roles | None = None,
+                      current: WarehouseSummary | None = None) -> RestoreResult:
+    """Put a kept previous warehouse back (metrics.backups) and record it in the audit log.
+
+    `catalog`, `roles` and `current` as for `load_files`.
+    """
     _check_right(roles, user)
     target = Path(warehouse_path) if warehouse_path else default_warehouse_path()
-    replaced = summarize(target)
+    replaced = current or summarize(target)
     restored, kept_as = restore_backup(target, backup_id)
     after = restored.summary
     _record(catalog, user, RESTORE_ACTION, {

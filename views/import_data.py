@@ -3,7 +3,7 @@
 import streamlit as st
 
 from metrics.backups import kept_count, list_backups
-from metrics.data_sets import summarize
+from metrics.data_sets import summarize_open
 from metrics.errors import MetricError
 from metrics.ingest import preview_ingest
 from metrics.loads import data_history, load_files, restore_warehouse
@@ -32,8 +32,8 @@ if DONE_KEY in st.session_state:
     st.success(st.session_state.pop(DONE_KEY), icon=":material/check_circle:")
 
 wh = data.get_warehouse()
-current = summarize(wh.path)
-loaded_now = escape_markdown(current.description if current else "nothing")
+current = summarize_open(wh)
+loaded_now = escape_markdown(current.description)
 st.markdown(f"**Loaded now:** {loaded_now} · data as of {wh.as_of:%-d %b %Y %H:%M} UTC")
 
 user = auth.current_user()
@@ -109,7 +109,8 @@ else:
             if confirmed:
                 try:
                     result = load_files(folder, wh.path, user=user, catalog=data.get_catalog(),
-                                        roles=auth.roles(), mapping=checked_mapping or None,
+                                        roles=auth.roles(), current=current,
+                                        mapping=checked_mapping or None,
                                         timezone=checked_zone or None,
                                         progress=progress_callback("Loading"))
                 except MetricError as exc:
@@ -137,7 +138,8 @@ else:
             if st.button(label, icon=":material/restore:", key=f"restore-{backup.id}"):
                 try:
                     result = restore_warehouse(backup.id, wh.path, user=user,
-                                               catalog=data.get_catalog(), roles=auth.roles())
+                                               catalog=data.get_catalog(), roles=auth.roles(),
+                                               current=current)
                 except MetricError as exc:
                     st.error(f"Nothing was changed: {exc}", icon=":material/error:")
                 else:

@@ -47,11 +47,16 @@ def private_warehouse(demo_env, tmp_path, monkeypatch):
 def _texts(at, *kinds: str) -> str:
     """The page's text as a reader sees it (Markdown escapes removed)."""
     kinds = kinds or ("error", "warning", "info", "success", "markdown", "caption")
-    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind)).replace("\\", "")
+    return _plain("\n".join(str(e.value) for kind in kinds for e in getattr(at, kind)))
+
+
+def _plain(text: str) -> str:
+    """Markdown as a reader sees it: no escapes, no code ticks (emails are shown as code)."""
+    return text.replace("\\", "").replace("`", "")
 
 
 def _sidebar(at) -> str:
-    return " ".join(c.value for c in at.sidebar.caption).replace("\\", "")
+    return _plain(" ".join(c.value for c in at.sidebar.caption))
 
 
 def _button(at, label: str):
