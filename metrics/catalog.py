@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from metrics.definitions import TEAMS, MetricDefinition, parse_definition
+from metrics.definitions import TEAMS, MetricDefinition, definition_lines, parse_definition
 from metrics.errors import CatalogError, MetricError, QueryError
 from metrics.paths import METRICS_DIR, REPO_ROOT, default_catalog_path
 from metrics.roles import Roles, load_roles, normalize_email
@@ -827,7 +827,7 @@ class Catalog:
         """A unified diff from version a to version b of a metric ('' when the texts are equal)."""
         with self._read() as con:
             old, new = self._row(con, name, a)["text"], self._row(con, name, b)["text"]
-        return "\n".join(difflib.unified_diff(old.splitlines(), new.splitlines(),
+        return "\n".join(difflib.unified_diff(definition_lines(old), definition_lines(new),
                                               fromfile=f"{name} v{a}", tofile=f"{name} v{b}",
                                               lineterm=""))
 

@@ -157,13 +157,25 @@ def parse_definition(text: str, source: str = "<text>", *, version: int = 1,
     )
 
 
+def definition_lines(text: str | None) -> list[str]:
+    """A definition's lines as DuckDB and the header parser count them: split at \\n (and
+    \\r\\n) only, never at the other breaks str.splitlines() knows.
+
+    >>> definition_lines("-- a\\x1eSELECT 1\\r\\nSELECT 2\\n")
+    ['-- a\\x1eSELECT 1', 'SELECT 2']
+    """
+    lines = (text or "").replace("\r\n", "\n").split("\n")
+    # A final line break ends the last line; it does not start an empty one.
+    return lines[:-1] if len(lines) > 1 and lines[-1] == "" else lines
+
+
 def _lines(text: str, source: str) -> list[str]:
-    """The text's lines, split where DuckDB and a diff see line breaks: at \\n only."""
+    """The text's lines (definition_lines), refusing hidden characters and oversized text."""
     if len(text) > MAX_DEFINITION_CHARS:
         raise DefinitionError(f"the definition is {len(text):,} characters long; a metric "
                               f"definition may have at most {MAX_DEFINITION_CHARS:,}.",
                               source=source, line=1)
-    lines = text.replace("\r\n", "\n").split("\n")
+    lines = definition_lines(text)
     for number, line in enumerate(lines, start=1):
         hidden = _HIDDEN_CHARACTER.search(line)
         if hidden:
