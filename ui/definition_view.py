@@ -24,13 +24,12 @@ from metrics.errors import MetricError
 from ui import data
 from ui.charts import trend_chart
 from ui.components import show_chart, show_table
-from ui.format import format_change, format_value
+from ui.format import chart_text, escape_markdown, format_change, format_value
 from ui.impact import (
     DraftCheck,
     changed_periods,
     error_excerpt,
     error_position,
-    escape_markdown,
     impact_frame,
     impact_summary,
     long_frame,
@@ -147,9 +146,25 @@ def _draft_metric(stamp, name: str, version: int, text: str, start, end, grain: 
     return frame, dict(frame.attrs)
 
 
-def draft_results(defn: MetricDefinition, selection: Selection
+def draft_refusal(user: str | None, name: str) -> str | None:
+    """None when `user` may run drafts of `name` against the data, else the sentence why not.
+
+    A draft's numbers are computed from the warehouse, so only someone who may propose the
+    metric runs one: the same people the catalog accepts a proposal from.
+    """
+    active = data.definitions().get(name)
+    return who_can_act(user, "preview a draft's numbers") or data.get_catalog().roles \
+        .why_not_propose(user, active.owners if active else None, metric=name)
+
+
+def draft_results(defn: MetricDefinition, selection: Selection, user: str | None
                   ) -> tuple[data.MetricResult, data.MetricResult]:
-    """An unsaved draft's trend (selection's grain) and total over the selection, cached."""
+    """An unsaved draft's trend (selection's grain) and total over the selection, cached;
+    both are errors, and nothing runs, for someone who may not propose the metric."""
+    refusal = draft_refusal(user, defn.name)
+    if refusal:
+        refused = data.MetricResult(defn.name, None, {}, refusal)
+        return refused, refused
     results = []
     for grain in (selection.grain, "total"):
         try:
@@ -212,9 +227,9 @@ def show_impact(old: tuple[data.MetricResult, data.MetricResult],
         return
     chart_frame = long_frame(frame, old_label=old_legend, new_label=new_legend)
     chart_frame["period"] = pd.to_datetime(chart_frame["period"]).dt.date
-    meta = {**new_trend.meta, "label": label, "unit": unit, "grain": selection.grain}
+    meta = {**new_trend.meta, "label": chart_text(label), "unit": unit, "grain": selection.grain}
     fig = trend_chart(chart_frame, meta, by="version", grain=selection.grain,
-                      title=f"{label}: {old_name} vs {new_name}, by {grain_word}")
+                      title=f"{chart_text(label)}: {old_name} vs {new_name}, by {grain_word}")
     show_chart(fig, f"{selection.label}: {selection.describe()} · same filters as the sidebar · "
                "dotted points are periods still maturing", key=f"{key}-chart")
     table = frame.rename(columns={"period": "Period", "old": old_legend, "new": new_legend,

@@ -1,8 +1,10 @@
-"""Numbers formatted by unit, the same way on every page."""
+"""Numbers formatted by unit, and people's text made safe to show, the same way on every page."""
 
 from __future__ import annotations
 
+import html
 import math
+import re
 
 import pandas as pd
 
@@ -98,3 +100,48 @@ def readable(frame: pd.DataFrame) -> pd.DataFrame:
         elif column in CODE_COLUMNS and not pd.api.types.is_numeric_dtype(out[column]):
             out[column] = out[column].map(lambda v: humanise(v) if isinstance(v, str) else v)
     return out
+
+
+# -- people's text, shown as written -----------------------------------------------------------
+# Labels, descriptions, reasons and error messages quoting SQL are written by people. Where an
+# element reads Markdown (titles, captions, alerts, metric and expander labels) they must not
+# become links, images, HTML, colours or maths; in plotly text they must not become HTML.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>:~$=\"'&^])")
+# GitHub Markdown turns these into links after escapes are resolved, so escaping cannot stop
+# it; a code span is never searched for links.
+_AUTOLINK = re.compile(r"(https?://|www\.|mailto:|xmpp:)|[\w.+-]+@[\w-]+\.\w", re.IGNORECASE)
+
+
+def escape_markdown(text: object) -> str:
+    """Text for a Markdown element that shows exactly as written, on one line.
+
+    Every Markdown and Streamlit directive character is backslash-escaped; a word that GitHub
+    Markdown would auto-link (a URL, www. address or e-mail) becomes a code span instead.
+
+    >>> print(escape_markdown("[x](javascript:alert(1)) :red[hi]"))
+    \\[x\\]\\(javascript\\:alert\\(1\\)\\) \\:red\\[hi\\]
+    >>> print(escape_markdown("see https://evil.example/a.png or ops@example.com"))
+    see `https://evil.example/a.png` or `ops@example.com`
+    """
+    words = re.split(r"(\s+)", str(text).replace("\r", " ").replace("\n", " "))
+    return "".join(_code_span(w) if _AUTOLINK.search(w) else _MARKDOWN_SPECIAL.sub(r"\\\1", w)
+                   for w in words)
+
+
+def _code_span(word: str) -> str:
+    """`word` as an inline code span, fenced by more backticks than it contains in a row."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", word)), default=0) + 1)
+    padded = f" {word} " if word.startswith("`") or word.endswith("`") else word
+    return f"{fence}{padded}{fence}"
+
+
+def chart_text(text: object) -> str:
+    """Text for a plotly title, axis title, legend or hover label that shows as written.
+
+    plotly reads a subset of HTML in its text (<a href>, <b>, <br>, entities); escaped, a
+    label's markup is shown instead of followed.
+
+    >>> chart_text('<a href="https://evil.example">Win rate</a> & more')
+    '&lt;a href=&quot;https://evil.example&quot;&gt;Win rate&lt;/a&gt; &amp; more'
+    """
+    return html.escape(str(text), quote=True)

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from metrics.definitions import MetricDefinition, parse_definition
+from metrics.definitions import MetricDefinition, definition_lines, parse_definition
 from metrics.errors import MetricError
 from metrics.sql_guard import validate_definition
-from ui.format import format_value, is_missing
+# escape_markdown lives in ui.format; ui.auth still imports it from here.
+from ui.format import escape_markdown, format_value, is_missing  # noqa: F401
 
 IMPACT_COLUMNS = ("period", "old", "new", "change", "relative_change")
 
@@ -102,7 +103,7 @@ def error_excerpt(text: str, line: int | None, column: int | None, *, context: i
     2 | FROM leadz
       |      ^
     """
-    lines = (text or "").splitlines()
+    lines = definition_lines(text)
     if line is None or not 1 <= line <= len(lines):
         return ""
     first, last = max(1, line - context), min(len(lines), line + context)
@@ -127,7 +128,7 @@ def text_diff(old: str, new: str, *, old_label: str, new_label: str) -> str:
     -b
     +c
     """
-    return "\n".join(difflib.unified_diff((old or "").splitlines(), (new or "").splitlines(),
+    return "\n".join(difflib.unified_diff(definition_lines(old), definition_lines(new),
                                           fromfile=old_label, tofile=new_label, lineterm=""))
 
 
@@ -254,19 +255,3 @@ def span_phrase(range_label: str, described: str) -> str:
     if re.match(r"^last \d", lowered):
         lowered = "the " + lowered
     return f"over {lowered} ({described})"
-
-
-# -- safe display of user-written text ------------------------------------------------------------
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>:~$=\"'&^])")
-
-
-def escape_markdown(text: str) -> str:
-    """Backslash-escape every Markdown/Streamlit directive character, so text shows as written.
-
-    Definitions' labels, reasons and error messages quoting SQL are written by people; in a
-    Markdown element they must not become links, images, HTML or colour directives.
-
-    >>> print(escape_markdown("[x](javascript:alert(1)) :red[hi]"))
-    \\[x\\]\\(javascript\\:alert\\(1\\)\\) \\:red\\[hi\\]
-    """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import data
+from ui.format import escape_markdown
 from ui.glossary import catalog_table, sla_summary, stage_table
 
 st.title("Glossary & metric catalog")
@@ -39,7 +40,7 @@ st.download_button("Download CSV", table.to_csv(index=False).encode(), "metric-c
 name = st.selectbox("Show the SQL of", sorted(defs, key=lambda n: defs[n].label),
                     format_func=lambda n: f"{defs[n].label} ({n})", key="definition")
 defn = defs[name]
-st.markdown(f"**{defn.label}** · `{name}` v{defn.version} · owners {', '.join(defn.owners)} · "
-            f"kind {defn.kind} · anchor `{defn.anchor}`")
+st.markdown(f"**{escape_markdown(defn.label)}** · `{name}` v{defn.version} · owners "
+            f"{', '.join(defn.owners)} · kind {defn.kind} · anchor `{defn.anchor}`")
 st.text(defn.description)
 st.code(defn.text, language="sql", line_numbers=True)

@@ -3,11 +3,11 @@
 import streamlit as st
 
 from ui import auth, data, definition_view as view, filters
-from ui.impact import check_draft, escape_markdown, text_diff
+from ui.format import escape_markdown
+from ui.impact import check_draft, text_diff
 
 selection = filters.current()
 user = auth.current_user()
-catalog = data.get_catalog()
 defs = data.definitions()
 
 st.title("Edit a metric definition")
@@ -38,24 +38,29 @@ check = check_draft(text, name=name, schema=data.get_warehouse().schema,
                     active_text=active.text, version=next_version)
 view.show_check(check, text)
 
+preview_refusal = view.draft_refusal(user, name)
 if check.valid and not check.unchanged:
     st.subheader("Impact preview")
-    st.caption(f"{selection.label}: {selection.describe()} · {filters.describe_filters(selection)}"
-               f" · by {selection.grain} · change the period and filters in the sidebar")
-    draft = view.draft_results(check.definition, selection)
-    view.show_impact(view.version_results(name, active.version, selection), draft,
-                     defn=check.definition, old_name=f"v{active.version}", new_name="draft",
-                     new_role="", selection=selection, key="editor")
-    with st.expander("The draft's rows on these filters", icon=":material/table:"):
-        view.show_result_preview(draft[0], key="editor-draft")
+    if preview_refusal:
+        st.caption("The impact preview runs the draft on the warehouse, so it is shown to the "
+                   f"people who may propose changes to {name}.")
+    else:
+        st.caption(f"{selection.label}: {selection.describe()} · "
+                   f"{filters.describe_filters(selection)} · by {selection.grain} · change the "
+                   "period and filters in the sidebar")
+        draft = view.draft_results(check.definition, selection, user)
+        view.show_impact(view.version_results(name, active.version, selection), draft,
+                         defn=check.definition, old_name=f"v{active.version}", new_name="draft",
+                         new_role="", selection=selection, key="editor")
+        with st.expander("The draft's rows on these filters", icon=":material/table:"):
+            view.show_result_preview(draft[0], key="editor-draft")
 
     st.subheader("Changes to the text")
     view.show_diff(text_diff(active.text, text, old_label=f"{name} v{active.version} (active)",
                              new_label=f"{name} draft"))
 
 st.subheader("Propose")
-refusal = view.who_can_act(user, "propose a change") or catalog.roles.why_not_propose(
-    user, active.owners, metric=name)
+refusal = view.who_can_act(user, "propose a change") or preview_refusal
 duplicate = view.already_proposed(name, text) if check.proposable else None
 if refusal:
     st.warning(escape_markdown(refusal), icon=":material/lock:")

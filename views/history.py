@@ -4,7 +4,7 @@ import streamlit as st
 
 from ui import auth, data, definition_view as view
 from ui.components import show_table
-from ui.impact import escape_markdown
+from ui.format import escape_markdown
 
 user = auth.current_user()
 catalog = data.get_catalog()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import auth, data, definition_view as view, filters
-from ui.impact import escape_markdown
+from ui.format import escape_markdown
 
 selection = filters.current()
 user = auth.current_user()

@@ -8,6 +8,7 @@ is opened as a person from roles.toml through local mode's `?as=<email>`.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -67,8 +68,8 @@ def _frame(at, column: str):
 
 
 def _plain(text: str) -> str:
-    """Markdown-escaped text as a reader sees it."""
-    return text.replace("\\", "")
+    """Markdown-escaped text as a reader sees it (escapes and code-span fences dropped)."""
+    return text.replace("\\", "").replace("`", "")
 
 
 def _edit(at, text: str):
@@ -155,13 +156,20 @@ def test_people_who_may_not_propose_are_told_why(open_as, catalog, user, why):
     warning = _plain(_texts(at, "warning"))
     assert (why or "Pick who you are") in warning
     assert _button(at, "Propose").disabled
-    assert at.metric, "anyone may still preview the impact"
+    assert "Valid" in _texts(at, "success"), "the draft is still checked against the schema"
+    # The draft never runs on the warehouse for them: no numbers, chart or rows of it.
+    assert not at.metric and not at.get("plotly_chart") and not at.dataframe
+    assert "shown to the people who may propose changes to mql_to_sal_rate" in \
+        _texts(at, "caption")
 
 
-def test_a_sales_editor_cannot_propose_a_marketing_only_metric(open_as, catalog):
+def test_a_sales_editor_cannot_propose_or_preview_a_marketing_only_metric(open_as, catalog):
     at = open_as("sales.ops@example.com", "views/editor.py", metric="mqls")
     assert "owned by marketing" in _plain(_texts(at, "warning"))
     assert _button(at, "Propose").disabled
+    _edit(at, catalog.text("mqls").replace("-- label: MQLs", "-- label: MQLs (draft)"))
+    assert "Valid" in _texts(at, "success")
+    assert not at.metric and not at.get("plotly_chart")
 
 
 # -- inbox --------------------------------------------------------------------------------------
@@ -356,3 +364,76 @@ def test_with_oidc_configured_people_sign_in_and_are_known_by_email(catalog):
     at.switch_page("views/inbox.py").run()
     assert not at.exception
     assert "Nothing is waiting for your sign-off" in _texts(at, "success")
+
+
+# -- hostile text -------------------------------------------------------------------------------
+HOSTILE_LABEL = ("Leads [click](https://evil.example/x) ![img](https://evil.example/p.png) "
+                 "<b>bold</b> :red[loud] www.evil.example evil@example.com $x^2$")
+# Fragments that would be a link, an image, HTML, a colour or maths if read as Markdown.
+ACTIVE = ("[click](", "![img](", "<b>", ":red[", "$x^2$")
+AUTO_LINKED = ("https://evil.example", "www.evil.example", "evil@example.com")
+
+
+def _markdown_bodies(at) -> list[str]:
+    """Every text on the page that Streamlit renders as Markdown."""
+    bodies = [str(e.value) for kind in ("markdown", "caption", "title", "header", "subheader",
+                                         "info", "warning", "error", "success")
+              for e in getattr(at, kind)]
+    bodies += [m.label for m in at.metric] + [e.label for e in at.expander]
+    return bodies
+
+
+def _outside_code_spans(markdown: str) -> str:
+    return re.sub(r"(`+).+?\1", " ", markdown)
+
+
+def _assert_shown_as_text(at) -> None:
+    for body in _markdown_bodies(at):
+        outside = _outside_code_spans(body)
+        for fragment in ACTIVE:
+            assert fragment not in outside, f"{fragment!r} is live Markdown in {body!r}"
+        for address in AUTO_LINKED:
+            assert address not in outside.replace("\\", ""), f"{address!r} auto-links in {body!r}"
+    for texts in map(_chart_texts, at.get("plotly_chart")):
+        assert not [t for t in texts if "<b>" in t or "<a " in t], f"plotly reads HTML in {texts}"
+
+
+def _chart_texts(chart) -> list[str]:
+    """A plotly chart's title, axis titles and trace names, as plotly reads them."""
+    spec = json.loads(chart.proto.spec)
+    layout = spec["layout"]
+    titles = [layout.get("title", {}).get("text", "")]
+    titles += [layout[a].get("title", {}).get("text", "") for a in layout if "axis" in a]
+    return [t for t in titles + [d.get("name", "") for d in spec["data"]] if t]
+
+
+def _with_label(text: str, label: str) -> str:
+    return re.sub(r"(?m)^-- label: .*$", f"-- label: {label}", text, count=1)
+
+
+def test_a_hostile_label_and_reason_show_as_text_on_every_definition_page(open_as, catalog):
+    hostile = _with_label(catalog.text("mqls"), HOSTILE_LABEL)
+    version = catalog.propose("mqls", hostile, author="marketing.ops@example.com",
+                              reason="approved [link](https://evil.example) ![x](https://e.x/i.png)")
+    assert catalog.approve("mqls", version, user="cmo@example.com") == "active"
+    catalog.propose("mqls", hostile.replace("SELECT", "SELECT DISTINCT", 1),
+                    author="marketing.ops@example.com", reason="<b>pending</b> www.evil.example")
+
+    inbox = open_as("demand.gen@example.com", "views/inbox.py")
+    assert any(HOSTILE_LABEL in _plain(s.value).replace("`", "") for s in inbox.subheader)
+    assert inbox.get("plotly_chart"), "the impact chart, whose title names the label"
+    assert any("&lt;b&gt;bold&lt;/b&gt;" in t for t in _chart_texts(inbox.get("plotly_chart")[0]))
+    _assert_shown_as_text(inbox)
+
+    editor = open_as("marketing.ops@example.com", "views/editor.py", metric="mqls")
+    _edit(editor, editor.text_area[0].value.replace("SELECT", "SELECT DISTINCT", 1))
+    assert editor.metric, "the editor's impact preview ran"
+    _assert_shown_as_text(editor)
+
+    history = open_as("marketing.ops@example.com", "views/history.py", metric="mqls")
+    _assert_shown_as_text(history)
+
+    glossary = open_as(None, "views/definitions.py")
+    glossary.selectbox(key="definition").set_value("mqls").run()
+    assert any("Leads" in m.value for m in glossary.markdown)
+    _assert_shown_as_text(glossary)

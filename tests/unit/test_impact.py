@@ -14,7 +14,6 @@ from ui.impact import (
     changed_periods,
     check_draft,
     error_excerpt,
-    escape_markdown,
     impact_frame,
     impact_summary,
     long_frame,
@@ -168,16 +167,3 @@ def test_text_diff_is_a_unified_diff_and_empty_when_equal():
     diff = text_diff("a\nb\n", "a\nc\n", old_label="m v1", new_label="m draft")
     assert diff.splitlines() == ["--- m v1", "+++ m draft", "@@ -1,2 +1,2 @@", " a", "-b", "+c"]
     assert text_diff("same", "same", old_label="a", new_label="b") == ""
-
-
-@pytest.mark.parametrize("text", [
-    "<script>alert(1)</script>", "[click](javascript:alert(1))", "![x](http://evil/t.png)",
-    ":red[**loud**]", "# heading", "`code` $x^2$", "&lt;b&gt;",
-])
-def test_escaped_markdown_has_no_active_syntax_left(text):
-    escaped = escape_markdown(text)
-    # Every special character is preceded by a backslash, so nothing is interpreted.
-    for i, char in enumerate(escaped):
-        if char in "<>[]()!*:`$#&" and (i == 0 or escaped[i - 1] != "\\"):
-            pytest.fail(f"unescaped {char!r} in {escaped!r}")
-    assert escaped.replace("\\", "") == text
