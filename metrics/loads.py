@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import getpass
 import os
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from metrics.backups import Backup, find_backup, list_backups, restore_backup
+from metrics.backups import Backup, list_backups, restore_backup
 from metrics.catalog import Catalog, PermissionDeniedError, open_catalog
 from metrics.data_sets import WarehouseSummary, summarize
+from metrics.errors import MetricError
 from metrics.ingest import IngestReport, ingest
 from metrics.paths import default_warehouse_path
 from metrics.roles import Roles
@@ -129,10 +131,21 @@ def _backup_of(target: Path, replaced: WarehouseSummary | None) -> Backup | None
     return None
 
 
+class AuditLogError(MetricError):
+    """The load or restore is done, but the audit log could not record it."""
+
+
 def _record(catalog: Catalog | None, user: str, action: str, details: Mapping) -> None:
-    # Roles do not matter for writing the log, and the command line may run without roles.toml.
-    catalog = catalog or open_catalog(roles={"users": {}}, sync=False)
-    catalog.record(user, action, **details)
+    try:
+        # Roles do not matter for writing the log, and the command line may run without
+        # roles.toml.
+        catalog = catalog or open_catalog(roles={"users": {}}, sync=False)
+        catalog.record(user, action, **details)
+    except (MetricError, sqlite3.Error) as exc:
+        done = "loaded" if action == LOAD_ACTION else "restored"
+        raise AuditLogError(f"the data was {done}, but the audit log could not record it "
+                            f"({exc}); note who did it and when, and check the catalog "
+                            "file.") from None
 
 
 def data_history(catalog: Catalog, *, limit: int = 20) -> list[dict[str, Any]]:
@@ -141,5 +154,5 @@ def data_history(catalog: Catalog, *, limit: int = 20) -> list[dict[str, Any]]:
             ][:limit]
 
 
-__all__ = ["DATA_ACTIONS", "LoadResult", "RestoreResult", "command_line_user", "data_history",
-           "find_backup", "load_files", "restore_warehouse"]
+__all__ = ["DATA_ACTIONS", "AuditLogError", "LoadResult", "RestoreResult", "command_line_user", "data_history",
+           "load_files", "restore_warehouse"]

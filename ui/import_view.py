@@ -129,3 +129,9 @@ def report_frame(report: IngestReport) -> pd.DataFrame:
         "What": frame["kind"].map(humanise),
         "Reason": frame["reason"].fillna("—"),
     })
+
+
+def as_sentence(exc: Exception) -> str:
+    """An engine error (written to follow 'error: ') as a sentence on its own."""
+    text = str(exc)
+    return text[:1].upper() + text[1:]

@@ -6,10 +6,11 @@ from metrics.backups import kept_count, list_backups
 from metrics.data_sets import summarize_open
 from metrics.errors import MetricError
 from metrics.ingest import preview_ingest
-from metrics.loads import data_history, load_files, restore_warehouse
+from metrics.loads import AuditLogError, data_history, load_files, restore_warehouse
 from ui import auth, data
 from ui.impact import escape_markdown
 from ui.import_view import (
+    as_sentence,
     backups_frame,
     history_frame,
     keeping_sentence,
@@ -29,7 +30,11 @@ st.caption("Upload one file per table (leads.csv, lead_events.csv, … or a Sale
            "loaded and what would be quarantined, and why. See docs/IMPORT.md for the format.")
 
 if DONE_KEY in st.session_state:
-    st.success(st.session_state.pop(DONE_KEY), icon=":material/check_circle:")
+    kind, message = st.session_state.pop(DONE_KEY)
+    if kind == "warning":
+        st.warning(message, icon=":material/warning:")
+    else:
+        st.success(message, icon=":material/check_circle:")
 
 wh = data.get_warehouse()
 current = summarize_open(wh)
@@ -40,12 +45,12 @@ user = auth.current_user()
 refusal = auth.roles().why_not_load_data(user)
 
 
-def finish(message: str) -> None:
+def finish(message: str, kind: str = "success") -> None:
     """Show the new data everywhere (the sidebar was drawn before this page), then say so."""
     for key in ("import_checked", "import_confirm"):
         st.session_state.pop(key, None)
     st.session_state[UPLOADS_KEY] = st.session_state.get(UPLOADS_KEY, 0) + 1
-    st.session_state[DONE_KEY] = message
+    st.session_state[DONE_KEY] = (kind, message)
     st.cache_data.clear()
     data.get_warehouse()
     st.rerun()
@@ -113,6 +118,8 @@ else:
                                         mapping=checked_mapping or None,
                                         timezone=checked_zone or None,
                                         progress=progress_callback("Loading"))
+                except AuditLogError as exc:
+                    finish(as_sentence(exc), kind="warning")
                 except MetricError as exc:
                     st.error(f"Nothing was changed: {exc}", icon=":material/error:")
                 else:
@@ -140,6 +147,8 @@ else:
                     result = restore_warehouse(backup.id, wh.path, user=user,
                                                catalog=data.get_catalog(), roles=auth.roles(),
                                                current=current)
+                except AuditLogError as exc:
+                    finish(as_sentence(exc), kind="warning")
                 except MetricError as exc:
                     st.error(f"Nothing was changed: {exc}", icon=":material/error:")
                 else:

@@ -83,7 +83,8 @@ def signed_in_app(tmp_path_factory):
     text = catalog.text(METRIC).replace("first_sal_at IS NOT NULL", "first_sql_at IS NOT NULL", 1)
     catalog.propose(METRIC, text, author="sales.ops@example.com", reason="accepted = qualified")
 
-    app_port, provider_port = _free_port(), _free_port()
+    app_port = _free_port()
+    provider_port = next(port for port in iter(_free_port, None) if port != app_port)
     app_url = f"http://127.0.0.1:{app_port}"
     issuer = f"http://127.0.0.1:{provider_port}"
     passwords = {email: secrets.token_urlsafe(12) for email in PEOPLE}

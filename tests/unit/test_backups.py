@@ -15,7 +15,7 @@ from metrics.catalog import PermissionDeniedError
 from metrics.data_sets import describe_data_set, summarize
 from metrics.errors import WarehouseError
 from metrics.ingest import ingest
-from metrics.loads import data_history, load_files, restore_warehouse
+from metrics.loads import AuditLogError, data_history, load_files, restore_warehouse
 from metrics.roles import load_roles
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,3 +177,14 @@ def test_the_restore_command_lists_restores_and_records(tmp_path, warehouse):
                                                 roles={"users": {}}, sync=False))
     assert [e["action"] for e in history] == ["restore_data", "load_data"]
     assert all(e["user"].endswith("(command line)") for e in history)
+
+
+def test_a_load_the_audit_log_cannot_record_says_it_is_done_all_the_same(
+        tmp_path, warehouse, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("METRICS_CATALOG", str(blocker / "catalog.sqlite"))
+    with pytest.raises(AuditLogError, match="the data was loaded, but the audit log could not "
+                                            "record it"):
+        load_files(export(tmp_path), warehouse, user="ops@example.com")
+    assert summarize(warehouse).rows["leads"] == 3
