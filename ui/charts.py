@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from ui.format import UNIT_AXIS_TITLES, format_value, plotly_tick_format, readable
+from ui.format import UNIT_AXIS_TITLES, chart_text, format_value, plotly_tick_format, readable
 
 PALETTE = ["#2563eb", "#f97316", "#10b981", "#a855f7", "#ef4444", "#0ea5e9", "#eab308",
            "#64748b", "#ec4899", "#14b8a6"]
@@ -26,8 +26,9 @@ _shared_figure = st.cache_resource(max_entries=500, ttl=3600, show_spinner=False
 
 def _layout(fig: go.Figure, title: str, *, x_title: str | None, y_title: str | None,
             unit: str | None = None, height: int = 380) -> go.Figure:
+    # Titles and names come from labels people wrote: shown as text, never as plotly's HTML.
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 17}},
+        title={"text": chart_text(title), "x": 0, "xanchor": "left", "font": {"size": 17}},
         height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
         # Legends sit under the plot (above it they collide with the title), and below the
         # x-axis title when there is one.
@@ -36,8 +37,8 @@ def _layout(fig: go.Figure, title: str, *, x_title: str | None, y_title: str | N
                                    "x": 0, "xanchor": "left", "title": None},
         hovermode="x unified",
     )
-    fig.update_xaxes(title=x_title)
-    fig.update_yaxes(title=y_title, tickformat=plotly_tick_format(unit) if unit else None,
+    fig.update_xaxes(title=None if x_title is None else chart_text(x_title))
+    fig.update_yaxes(title=None if y_title is None else chart_text(y_title), tickformat=plotly_tick_format(unit) if unit else None,
                      rangemode="tozero")
     return fig
 
@@ -75,7 +76,8 @@ def trend_chart(frame: pd.DataFrame, meta: dict, *, title: str, grain: str, by: 
     groups = [(None, frame)] if not by else list(frame.groupby(by, dropna=False, sort=True))
     for i, (key, part) in enumerate(groups):
         part = part.sort_values("period")
-        name = meta.get("label", "value") if key is None else ("(none)" if pd.isna(key) else str(key))
+        name = chart_text(meta.get("label", "value") if key is None
+                          else ("(none)" if pd.isna(key) else str(key)))
         color = PALETTE[i % len(PALETTE)]
         done = part[~part["period"].isin(incomplete)]
         fig.add_scatter(x=done["period"], y=done["value"], mode="lines+markers", name=name,
@@ -169,7 +171,7 @@ def bar_chart(frame: pd.DataFrame, *, x: str, y: str, title: str, unit: str, x_t
     fig = go.Figure()
     groups = [(None, frame)] if not color else list(frame.groupby(color, dropna=False, sort=True))
     for i, (key, part) in enumerate(groups):
-        name = y_title if key is None else ("(none)" if pd.isna(key) else str(key))
+        name = chart_text(y_title if key is None else ("(none)" if pd.isna(key) else str(key)))
         kwargs = dict(name=name, marker_color=PALETTE[i % len(PALETTE)],
                       hovertemplate="%{y}<extra>" + name + "</extra>" if not horizontal
                       else "%{x}<extra>" + name + "</extra>")

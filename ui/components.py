@@ -7,14 +7,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui.data import MetricResult
-from ui.format import humanise, readable
+from ui.format import escape_markdown, humanise, readable
 
 
 def version_caption(result: MetricResult) -> str:
     """'MQL → SAL acceptance rate · mql_to_sal_rate v2 · owners marketing, sales'."""
     meta = result.meta
     owners = ", ".join(meta.get("owners", []))
-    text = f"{meta.get('label', result.name)} · definition `{result.name}` v{meta.get('version', '?')}"
+    label = escape_markdown(meta.get("label", result.name))
+    text = f"{label} · definition `{result.name}` v{meta.get('version', '?')}"
     if owners:
         text += f" · owned by {owners}"
     return text
@@ -122,7 +123,8 @@ def empty_state(message: str) -> None:
 
 
 def metric_error(result: MetricResult) -> None:
-    st.error(f"**{result.name}** could not be computed: {result.error}", icon=":material/error:")
+    st.error(f"**{result.name}** could not be computed: {escape_markdown(result.error)}",
+             icon=":material/error:")
 
 
 def notes(result: MetricResult) -> None:

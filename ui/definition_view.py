@@ -23,8 +23,8 @@ from metrics.definitions import MetricDefinition, parse_definition
 from metrics.errors import MetricError
 from ui import data
 from ui.charts import trend_chart
-from ui.components import show_chart, show_table
-from ui.format import chart_text, escape_markdown, format_change, format_value
+from ui.components import incomplete_caption, show_chart, show_table
+from ui.format import escape_markdown, format_change, format_value
 from ui.impact import (
     DraftCheck,
     changed_periods,
@@ -227,11 +227,12 @@ def show_impact(old: tuple[data.MetricResult, data.MetricResult],
         return
     chart_frame = long_frame(frame, old_label=old_legend, new_label=new_legend)
     chart_frame["period"] = pd.to_datetime(chart_frame["period"]).dt.date
-    meta = {**new_trend.meta, "label": chart_text(label), "unit": unit, "grain": selection.grain}
+    # trend_chart shows the label and title as text (ui.charts escapes them for plotly).
+    meta = {**new_trend.meta, "label": label, "unit": unit, "grain": selection.grain}
     fig = trend_chart(chart_frame, meta, by="version", grain=selection.grain,
-                      title=f"{chart_text(label)}: {old_name} vs {new_name}, by {grain_word}")
-    show_chart(fig, f"{selection.label}: {selection.describe()} · same filters as the sidebar · "
-               "dotted points are periods still maturing", key=f"{key}-chart")
+                      title=f"{label}: {old_name} vs {new_name}, by {grain_word}")
+    show_chart(fig, f"{selection.label}: {selection.describe()} · same filters as the sidebar"
+               + incomplete_caption(new_trend, dotted=True), key=f"{key}-chart")
     table = frame.rename(columns={"period": "Period", "old": old_legend, "new": new_legend,
                                   "change": "Change", "relative_change": "Change (relative)"})
     table.attrs = {}

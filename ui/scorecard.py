@@ -9,7 +9,7 @@ import streamlit as st
 from ui import data
 from ui.filters import link_params
 from ui.components import metric_error
-from ui.format import format_change, format_value, is_missing
+from ui.format import escape_markdown, format_change, format_value, is_missing
 from metrics.selection import Selection, add_months
 
 SCORECARD = (
@@ -92,7 +92,7 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float],
                 # A month without a value is left out, never drawn as 0.
                 chart_data = done["value"].dropna().tolist() or None
         # The label goes above the metric as text so long names wrap instead of being cut.
-        st.markdown(f"**{meta['label']}**", help=defn.description)
+        st.markdown(f"**{escape_markdown(meta['label'])}**", help=escape_markdown(defn.description))
         # For a 12-month (or year-to-date) window the previous period is the same period last
         # year: one comparison, named once, instead of two identical deltas.
         same_window = comparison_windows_coincide(selection)

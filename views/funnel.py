@@ -6,7 +6,7 @@ from ui import data, filters
 from ui.charts import bar_chart, cohort_heatmap, funnel_chart
 from ui.components import empty_state, metric_error, show_chart, show_table
 from ui.funnel_view import FUNNEL_COLUMNS, VELOCITY_COLUMNS, cohort_difference_note
-from ui.format import format_value
+from ui.format import escape_markdown, format_value
 from ui.metric_view import breakdown_label
 from ui.filters import link_params
 
@@ -43,7 +43,7 @@ for column, name in zip(cols[:2], ("win_rate", "sales_cycle_days")):
             metric_error(result)
         else:
             value = None if result.frame.empty else result.frame["value"].iloc[0]
-            st.metric(result.meta["label"], format_value(value, result.meta["unit"]), border=True,
+            st.metric(escape_markdown(result.meta["label"]), format_value(value, result.meta["unit"]), border=True,
                       help=f"`{name}` v{result.meta['version']}")
 row = velocity.iloc[0] if not velocity.empty else None
 for column, (label, key, unit) in zip(cols[2:], (

@@ -13,13 +13,14 @@ from ui.components import (
     show_table,
     version_caption,
 )
+from ui.format import escape_markdown
 from ui.metric_view import BREAKDOWNS, breakdown_label, metric_picker, trend_table, value_columns
 
 selection = filters.current()
 defs = data.definitions()
 name = metric_picker(defs)
 defn = defs[name]
-st.title(defn.label, anchor=False)
+st.title(escape_markdown(defn.label), anchor=False)
 st.text(defn.description)
 filters.page_caption(selection)
 by = st.segmented_control("Break down by", list(BREAKDOWNS), format_func=breakdown_label,

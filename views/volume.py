@@ -13,6 +13,7 @@ from ui.components import (
     show_table,
     version_caption,
 )
+from ui.format import escape_markdown
 
 selection = filters.current()
 st.title("Lead volume & quality")
@@ -25,7 +26,7 @@ def volume_chart(name: str, title: str, key: str) -> None:
     if not result.ok:
         metric_error(result)
     elif result.frame.empty:
-        empty_state(f"No {result.meta.get('label', name).lower()} in this period with these filters.")
+        empty_state(f"No {escape_markdown(result.meta.get('label', name).lower())} in this period with these filters.")
     else:
         fig = bar_chart(result.frame.fillna({"source_channel": "(none)"}), x="period", y="value",
                         color="source_channel", unit="count", title=title,
@@ -50,7 +51,7 @@ for row in (quality[:2], quality[2:]):
             if not result.ok:
                 metric_error(result)
             elif result.frame.empty:
-                empty_state(f"No data for {result.meta.get('label', name)} in this period.")
+                empty_state(f"No data for {escape_markdown(result.meta.get('label', name))} in this period.")
             else:
                 fig = trend_chart(result.frame, {**result.meta, "grain": selection.grain},
                                   title=f"{result.meta['label']} per {selection.grain}",
