@@ -23,7 +23,7 @@ from metrics.errors import MetricError
 from metrics.roles import Person, Roles, load_roles, normalize_email
 from ui import data
 from ui.definition_view import url_selectbox
-from ui.impact import escape_markdown
+from ui.format import escape_markdown
 
 LOCAL_MODE_ENV = "HANDOFF_LOCAL_MODE"
 USER_PARAM = "as"

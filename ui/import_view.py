@@ -17,8 +17,7 @@ from metrics.data_sets import WarehouseSummary, describe_data_set
 from metrics.ingest import UPLOADS_DIR, IngestReport
 from metrics.loads import RESTORE_ACTION
 from metrics.paths import REPO_ROOT
-from ui.format import humanise
-from ui.impact import escape_markdown
+from ui.format import escape_markdown, humanise
 
 MAPPINGS_DIR = REPO_ROOT / "mappings"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")

@@ -8,7 +8,7 @@ from metrics.errors import MetricError
 from metrics.ingest import preview_ingest
 from metrics.loads import AuditLogError, data_history, load_files, restore_warehouse
 from ui import auth, data
-from ui.impact import escape_markdown
+from ui.format import escape_markdown
 from ui.import_view import (
     as_sentence,
     backups_frame,
