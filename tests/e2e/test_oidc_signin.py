@@ -232,6 +232,7 @@ def test_deep_links_need_sign_in_and_roles_follow_roles_toml(
     page.get_by_text("analyst@example.com is a viewer without the ops right").wait_for()
     assert page.locator('[data-testid="stFileUploader"]').count() == 0
     assert page.get_by_role("button", name=re.compile("^(Check|Load|Restore)")).count() == 0
+    photograph(page, artifacts / "import-viewer.png")
     _sign_out(page, wait_for_app)
 
 
