@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import numpy as np
 import pandas as pd
+import sqlglot
 from sqlglot import exp
 
 from metrics.build import lead_column_copies, table_schema
@@ -207,6 +208,10 @@ class Warehouse:
         try:
             meta = con.execute("SELECT as_of, built_at, source FROM warehouse_meta").fetchone()
             schema = table_schema(con)
+            # Which stages have any event: a metric that reads a stage the data never records
+            # (HubSpot has no SAL) has no value, not a value of 0 %.
+            stage_events = dict(con.execute(
+                "SELECT CAST(stage AS VARCHAR), COUNT(*) FROM lead_events GROUP BY 1").fetchall())
         except duckdb.Error:
             con.close()
             raise WarehouseError(f"{self.path} is not a Handoff warehouse (no warehouse_meta "
@@ -220,6 +225,7 @@ class Warehouse:
         self.schema = schema
         self.lead_columns = {c.lower(): t for c, t in schema.get("leads", {}).items()}
         self.lead_copies = lead_column_copies(schema)
+        self.stage_events: dict[str, int] = stage_events
         self._prepared.clear()
         self._compiled.clear()
 
@@ -503,6 +509,14 @@ class Warehouse:
                                       and not isinstance(frame["period"].iloc[0], dt.datetime)):
             frame["period"] = pd.to_datetime(frame["period"]).dt.date
         notes = []
+        missing = [stage for stage in stages_read(defn.text) if not self.stage_events.get(stage)]
+        if missing:
+            names = ", ".join(stage.upper() if len(stage) <= 3 else stage for stage in missing)
+            notes.append(f"This warehouse has no {names} events, so {defn.label} has no value "
+                         "here (it is not 0).")
+            for column in ("value", "numerator"):
+                if column in frame:
+                    frame[column] = np.nan
         if compiled.unsplit_dimensions and defn_has_unallocated_rows(defn):
             notes.append("Campaign cost is not split by " + ", ".join(compiled.unsplit_dimensions)
                          + ": the full cost of the selected campaigns and channels is counted.")
@@ -512,6 +526,7 @@ class Warehouse:
             as_of=self.as_of, notes=notes, sql=compiled.sql,
             incomplete_periods=self._incomplete_periods(frame, grain, defn),
             partial_periods=self._incomplete_periods(frame, grain, None),
+            missing_stages=missing,
         )
         return frame
 
@@ -548,6 +563,29 @@ class Warehouse:
         step = _GRAIN_STEP[grain]
         maturity = pd.Timedelta(days=defn.maturity_days if defn else 0)
         return [p for p in periods if pd.Timestamp(p) + step + maturity > pd.Timestamp(self.as_of)]
+
+
+@functools.lru_cache(maxsize=512)
+def stages_read(text: str) -> tuple[str, ...]:
+    """The lead stages a definition's SQL depends on: lifecycle columns first_<stage>_at and
+    string literals naming a stage ('sal'), in model order; 'lead' is never missing.
+
+    >>> stages_read("SELECT lead_id, first_mql_at AS at, first_sal_at IS NOT NULL AS numerator "
+    ...             "FROM lead_lifecycle")
+    ('mql', 'sal')
+    """
+    from metrics.model import load_model
+
+    model = load_model()
+    known = [stage for stage in model.funnel_stages if stage != "lead"]
+    try:
+        tree = sqlglot.parse_one(text, read="duckdb")
+    except sqlglot.errors.SqlglotError:
+        return ()
+    found = {c.name.lower()[len("first_"):-len("_at")] for c in tree.find_all(exp.Column)
+             if c.name.lower().startswith("first_") and c.name.lower().endswith("_at")}
+    found |= {lit.this.lower() for lit in tree.find_all(exp.Literal) if lit.is_string}
+    return tuple(stage for stage in known if stage in found)
 
 
 def _window_request(windows: Sequence[tuple[object, object]], trend: tuple[object, object] | None,

@@ -110,7 +110,11 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float],
         if not same_window:
             yoy = format_change(value, last_year, unit)
             st.markdown(f"vs last year **{yoy}**" if yoy else "vs last year: no comparable value")
-        if young:
+        if meta.get("missing_stages"):
+            # The data never records a stage this metric reads: no value, said in words.
+            for note in meta.get("notes", []):
+                st.caption(f":material/block: {escape_markdown(note)}")
+        elif young:
             st.caption(f":material/hourglass_top: Includes cohorts younger than "
                        f"{defn.maturity_days} days, still converting: expect it to rise.")
         target = targets.get(name)

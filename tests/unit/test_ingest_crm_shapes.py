@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 import metrics
@@ -25,7 +26,8 @@ FIVE = ("mqls", "mql_to_sal_rate", "win_rate", "pipeline_created", "sla_first_to
 
 
 def totals(warehouse: Path) -> dict[str, tuple]:
-    """{metric: value, or (numerator, denominator) for a ratio} over all time."""
+    """{metric: value, or (numerator, denominator) for a ratio} over all time; a numerator
+    the data cannot support (no events of its stage) is None, not 0."""
     wh = metrics.open_warehouse(warehouse)
     found = {}
     for name in FIVE:
@@ -34,7 +36,8 @@ def totals(warehouse: Path) -> dict[str, tuple]:
         if row is None:
             found[name] = None
         elif "numerator" in frame.columns:
-            found[name] = (int(row["numerator"]), int(row["denominator"]))
+            numerator = None if pd.isna(row["numerator"]) else int(row["numerator"])
+            found[name] = (numerator, int(row["denominator"]))
         else:
             found[name] = float(row["value"])
     return found
@@ -147,14 +150,19 @@ def test_hubspot_ui_export(tmp_path: Path) -> None:
     "Associated Contact IDs" joined by ';'.
 
     MQLs: 51201 Mon 4 Mar 09:00, 51202 Mon 10:00, 51203 Tue 16:00, 51205 Mon 11 Mar 09:00 EDT
-    = 4; HubSpot has no SAL: 0 of 4 (and the report says so). Deals: 9001 Closed Won 12,000
+    = 4; HubSpot has no SAL: no value of 4 (not 0 %; the report and the metric say so). Deals: 9001 Closed Won 12,000
     (contacts 51201;51204: the first), 9002 Closed Lost 3,000, 9003 open 9,000: win rate 1 of 2,
     pipeline 24,000. SLA (first engagement): 51201 at 11:00 yes; 51202 Wed 10:00 (deadline Tue
     10:00) late; 51203 never, late; 51205 at 16:30 (deadline 17:00) yes: 2 of 4.
     """
     report, wh = load(tmp_path, "hubspot/ui_export", "hubspot", timezone="America/New_York")
-    assert totals(wh) == {"mqls": 4.0, "mql_to_sal_rate": (0, 4), "win_rate": (1, 2),
+    assert totals(wh) == {"mqls": 4.0, "mql_to_sal_rate": (None, 4), "win_rate": (1, 2),
                           "pipeline_created": 24000.0, "sla_first_touch_compliance": (2, 4)}
+    warehouse = metrics.open_warehouse(wh)
+    sal_rate = warehouse.query("mql_to_sal_rate", grain="total")
+    assert sal_rate.attrs["missing_stages"] == ["sal"]
+    assert any("no SAL events" in note for note in sal_rate.attrs["notes"])
+    warehouse.close()
     assert "sal" in report.missing_stages
     assert "No events of the stages sal" in report.format()
     assert rows(wh, "SELECT opportunity_id, lead_id FROM opportunities ORDER BY 1") == [
@@ -170,7 +178,7 @@ def test_hubspot_api_export(tmp_path: Path) -> None:
     """API export: internal names, ISO times and epoch milliseconds, associations and pipeline
     stages in their own files, a second pipeline with its own stage ids.
 
-    MQLs: 101 Mon 4 Mar 14:00Z, 102 (epoch ms) Mon 16:00Z, 103 Tue 20:00Z = 3; no SAL: 0 of 3.
+    MQLs: 101 Mon 4 Mar 14:00Z, 102 (epoch ms) Mon 16:00Z, 103 Tue 20:00Z = 3; no SAL events: no value of 3.
     Deals: 201 won 40,000 (two contacts; the association labelled Primary is 101), 202 lost
     6,000 (renewals pipeline, hs_is_closed), 203 won 5,000 (renewals: only the stage's
     metadata says won), 204 open 11,000: win rate 2 of 3, pipeline 62,000. SLA: 101 engaged
@@ -178,7 +186,7 @@ def test_hubspot_api_export(tmp_path: Path) -> None:
     engaged Wed 15:00Z (deadline Wed 20:00Z) yes: 2 of 3.
     """
     report, wh = load(tmp_path, "hubspot/api_export", "hubspot")
-    assert totals(wh) == {"mqls": 3.0, "mql_to_sal_rate": (0, 3), "win_rate": (2, 3),
+    assert totals(wh) == {"mqls": 3.0, "mql_to_sal_rate": (None, 3), "win_rate": (2, 3),
                           "pipeline_created": 62000.0, "sla_first_touch_compliance": (2, 3)}
     assert rows(wh, "SELECT opportunity_id, lead_id, status::VARCHAR, closed_at IS NOT NULL "
                     "FROM opportunities ORDER BY 1") == [
