@@ -20,8 +20,6 @@ FILTER_LABELS = {"segment": "Segment", "region": "Region", "source_channel": "Ch
 # Query-parameter names: short, stable, part of every shared link.
 PARAM_FOR = {"segment": "segment", "region": "region", "source_channel": "channel",
              "campaign_id": "campaign"}
-# Every query parameter a sidebar widget owns (the others belong to pages).
-SIDEBAR_PARAMS = ("range", "from", "to", "grain", *PARAM_FOR.values())
 
 
 def _campaign_choices(options: list[tuple[str, str]], channels: list[str]

@@ -96,14 +96,15 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float],
         # For a 12-month (or year-to-date) window the previous period is the same period last
         # year: one comparison, named once, instead of two identical deltas.
         same_window = comparison_windows_coincide(selection)
+        change = format_change(value, previous, unit)
         st.metric(
             meta["label"], format_value(value, unit), label_visibility="collapsed",
-            delta=format_change(value, previous, unit),
+            delta=change,
             delta_color="off" if young else ("normal" if direction == "up" else "inverse"),
             chart_data=chart_data, chart_type="line",
         )
         first = "vs same period last year" if same_window else "vs previous period"
-        if format_change(value, previous, unit) is None:
+        if change is None:
             st.caption(f"{first}: no comparable value")
         else:
             st.caption(f"Change {first}" + (" (cohorts still maturing)" if young else ""))
