@@ -44,7 +44,7 @@ def test_changing_a_filter_changes_the_numbers(app):
 
 
 def test_query_params_round_trip_into_the_filters(app):
-    # Bound widgets write their option labels to the URL: ?range=Last+quarter&grain=Quarter
+    # The URL carries option labels, as the router writes them: ?range=Last+quarter&grain=Quarter
     at = app(segment=["SMB"], grain=["Quarter"], range=["Last quarter"])
     assert at.multiselect(key="segment").value == ["SMB"]
     assert at.segmented_control(key="grain").value == "quarter"
