@@ -23,6 +23,7 @@ from sqlglot import exp
 from metrics.build import REJECTION_STAGES
 from metrics.errors import QueryError
 from metrics.model import load_model
+from metrics.profile import amount_gap, lost_gap
 from metrics.selection import LeadFilter, columns_of, lead_condition, time_filter
 from metrics.warehouse import Warehouse
 
@@ -298,8 +299,17 @@ def pipeline_velocity(wh: Warehouse, *, start=None, end=None, where: Where = Non
                MEDIAN(o.cycle_days) FILTER (WHERE {won}) AS cycle_days
         FROM {source} WHERE {condition}""", {**params, **p_created, **p_closed},
         label="pipeline velocity").astype(float)
+    # An export with no lost deal (every closed deal a win) or with amounts for a handful of
+    # deals gives a velocity that describes the export, not the business: no value, a sentence.
+    notes = lost_gap(wh.profile, "Win rate")
+    if notes:
+        row["win_rate"] = np.nan
+    amount_notes = amount_gap(wh.profile, "the average won deal")
+    if amount_notes:
+        row["average_deal"] = np.nan
     row["velocity_per_day"] = (row["opportunities"] * row["win_rate"] * row["average_deal"]
                                / row["cycle_days"].where(row["cycle_days"] > 0))
+    row.attrs["notes"] = notes + amount_notes
     return row
 
 

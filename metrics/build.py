@@ -23,6 +23,7 @@ from sqlglot import exp
 from metrics.errors import WarehouseError
 from metrics.model import StageModel, load_model
 from metrics.paths import SCHEMA_FILE
+from metrics.profile import count_profile, store_profile
 from metrics.sla import business_deadline, business_hours_between
 
 CANONICAL_TABLES = ("leads", "lead_events", "touches", "opportunities", "campaigns", "reps")
@@ -150,6 +151,7 @@ def build_derived(con: duckdb.DuckDBPyConnection, *, as_of: dt.datetime, source:
     """, {"as_of": as_of, "source": source, "schema_version": SCHEMA_VERSION})
     con.execute("DROP TABLE stage_firsts")
     con.execute("DROP TABLE lifecycle_base")
+    store_profile(con, count_profile(con))
 
 
 def _sla_columns(con: duckdb.DuckDBPyConnection, model: StageModel) -> pd.DataFrame:

@@ -38,6 +38,8 @@ from metrics.compiler import (
 from metrics.definitions import MetricDefinition, load_definition_files
 from metrics.errors import MetricError, QueryError, QueryTimeout, WarehouseError
 from metrics.paths import METRICS_DIR, default_warehouse_path
+from metrics.profile import (DataProfile, literals_read, missing_inputs, names_read,
+                             read_profile)
 from metrics.selection import LeadFilter
 from metrics.sql_guard import validate_definition_columns
 
@@ -208,15 +210,19 @@ class Warehouse:
         try:
             meta = con.execute("SELECT as_of, built_at, source FROM warehouse_meta").fetchone()
             schema = table_schema(con)
-            # Which stages have any event: a metric that reads a stage the data never records
-            # (HubSpot has no SAL) has no value, not a value of 0 %.
-            stage_events = dict(con.execute(
-                "SELECT CAST(stage AS VARCHAR), COUNT(*) FROM lead_events GROUP BY 1").fetchall())
-        except duckdb.Error:
+            # What the data records (stages with events, touches per team, known amounts, where
+            # it begins): a metric over an input the export lacks has no value, not 0 %.
+            profile = read_profile(con)
+        except duckdb.CatalogException:
             con.close()
-            raise WarehouseError(f"{self.path} is not a Handoff warehouse (no warehouse_meta "
-                                 "table); rebuild it with `python -m metrics demo` or "
+            raise WarehouseError(f"{self.path} is not a Handoff warehouse (a table it needs is "
+                                 "missing); rebuild it with `python -m metrics demo` or "
                                  "`python -m metrics ingest DIR`.") from None
+        except duckdb.Error as exc:
+            con.close()
+            raise WarehouseError(f"{self.path} could not be read ({exc}); rebuild it with "
+                                 "`python -m metrics demo` or `python -m metrics ingest DIR`."
+                                 ) from None
         self._retire()
         self._open = _OpenFile(con, stamp)
         self.as_of: dt.datetime = meta[0]
@@ -225,7 +231,9 @@ class Warehouse:
         self.schema = schema
         self.lead_columns = {c.lower(): t for c, t in schema.get("leads", {}).items()}
         self.lead_copies = lead_column_copies(schema)
-        self.stage_events: dict[str, int] = stage_events
+        self.profile: DataProfile = profile
+        self.stage_events: dict[str, int] = profile.stage_events
+        self.data_starts: dt.datetime | None = profile.data_starts
         self._prepared.clear()
         self._compiled.clear()
 
@@ -514,6 +522,8 @@ class Warehouse:
             names = ", ".join(stage.upper() if len(stage) <= 3 else stage for stage in missing)
             notes.append(f"This warehouse has no {names} events, so {defn.label} has no value "
                          "here (it is not 0).")
+        notes += missing_inputs(defn.text, defn.label, self.profile)
+        if notes:
             for column in ("value", "numerator"):
                 if column in frame:
                     frame[column] = np.nan
@@ -526,7 +536,7 @@ class Warehouse:
             as_of=self.as_of, notes=notes, sql=compiled.sql,
             incomplete_periods=self._incomplete_periods(frame, grain, defn),
             partial_periods=self._incomplete_periods(frame, grain, None),
-            missing_stages=missing,
+            missing_stages=missing, missing_inputs=bool(notes),
         )
         return frame
 
@@ -576,15 +586,10 @@ def stages_read(text: str) -> tuple[str, ...]:
     """
     from metrics.model import load_model
 
-    model = load_model()
-    known = [stage for stage in model.funnel_stages if stage != "lead"]
-    try:
-        tree = sqlglot.parse_one(text, read="duckdb")
-    except sqlglot.errors.SqlglotError:
-        return ()
-    found = {c.name.lower()[len("first_"):-len("_at")] for c in tree.find_all(exp.Column)
-             if c.name.lower().startswith("first_") and c.name.lower().endswith("_at")}
-    found |= {lit.this.lower() for lit in tree.find_all(exp.Literal) if lit.is_string}
+    known = [stage for stage in load_model().funnel_stages if stage != "lead"]
+    found = {name[len("first_"):-len("_at")] for name in names_read(text)
+             if name.startswith("first_") and name.endswith("_at")}
+    found |= literals_read(text)
     return tuple(stage for stage in known if stage in found)
 
 

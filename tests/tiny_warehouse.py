@@ -105,13 +105,20 @@ TABLES = {
 }
 
 
-def build_tiny_warehouse(path: Path) -> Path:
+def build_tiny_warehouse(path: Path, **replace: list[tuple]) -> Path:
+    """Build the warehouse; `replace` swaps a table's rows (touches=[] takes every touch away),
+    for tests of data that lacks an input."""
     def fill(con) -> None:
         for table, (columns, rows) in TABLES.items():
+            rows = replace.get(table, rows)
+            if not rows:
+                continue
             frame = pd.DataFrame(rows, columns=columns)
             con.register("frame", frame)
             con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM frame")
             con.unregister("frame")
 
-    build_warehouse(path, fill, as_of=AS_OF, source="tiny hand-made test warehouse")
+    source = "tiny hand-made test warehouse" + (", " + ", ".join(replace) + " replaced"
+                                                if replace else "")
+    build_warehouse(path, fill, as_of=AS_OF, source=source)
     return path

@@ -132,6 +132,19 @@ def notes(result: MetricResult) -> None:
         st.caption(f":material/info: {note}")
 
 
+def missing_input_notes(*sources) -> None:
+    """Under a row of figures: each sentence saying which input the data lacks for one of
+    them (an analysis frame's attrs or a metric result's notes), once, so a "—" is explained."""
+    found: list[str] = []
+    for source in sources:
+        if isinstance(source, MetricResult):
+            found += source.meta.get("notes", []) if source.meta.get("missing_inputs") else []
+        elif source is not None:
+            found += source.attrs.get("notes", [])
+    for note in dict.fromkeys(found):
+        st.caption(f":material/block: {escape_markdown(note)}")
+
+
 def percent_column(label: str, help: str | None = None):
     return st.column_config.NumberColumn(label, format="percent", help=help)
 

@@ -10,6 +10,7 @@ from ui import data
 from ui.filters import link_params
 from ui.components import metric_error
 from ui.format import escape_markdown, format_change, format_value, is_missing
+from metrics.profile import uncovered_comparison
 from metrics.selection import Selection, add_months
 
 SCORECARD = (
@@ -96,7 +97,14 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float],
         # For a 12-month (or year-to-date) window the previous period is the same period last
         # year: one comparison, named once, instead of two identical deltas.
         same_window = comparison_windows_coincide(selection)
-        change = format_change(value, previous, unit)
+        data_starts = data.get_warehouse().data_starts
+        # A comparison window that lies mostly before the data begins has a low count because
+        # the export starts there, not because the business did worse (Olist: +1,030 %).
+        why_previous = uncovered_comparison(selection.previous().start, selection.previous().end,
+                                            data_starts)
+        why_last_year = uncovered_comparison(selection.last_year().start,
+                                             selection.last_year().end, data_starts)
+        change = None if why_previous else format_change(value, previous, unit)
         st.metric(
             meta["label"], format_value(value, unit), label_visibility="collapsed",
             delta=change,
@@ -104,18 +112,25 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float],
             chart_data=chart_data, chart_type="line",
         )
         first = "vs same period last year" if same_window else "vs previous period"
-        if change is None:
-            st.caption(f"{first}: no comparable value")
-        else:
-            st.caption(f"Change {first}" + (" (cohorts still maturing)" if young else ""))
-        if not same_window:
-            yoy = format_change(value, last_year, unit)
-            st.markdown(f"vs last year **{yoy}**" if yoy else "vs last year: no comparable value")
-        if meta.get("missing_stages"):
-            # The data never records a stage this metric reads: no value, said in words.
+        inputs_missing = meta.get("missing_inputs", False)
+        if inputs_missing:
+            # The data lacks an input this metric reads: no value and nothing to compare, said
+            # in words instead of two "no comparable value" lines.
             for note in meta.get("notes", []):
                 st.caption(f":material/block: {escape_markdown(note)}")
-        elif young:
+        elif change is None:
+            st.caption(f"{first}: no comparable value" + (f" ({why_previous})" if why_previous
+                                                          else ""))
+        else:
+            st.caption(f"Change {first}" + (" (cohorts still maturing)" if young else ""))
+        if not same_window and not inputs_missing:
+            yoy = None if why_last_year else format_change(value, last_year, unit)
+            if yoy:
+                st.markdown(f"vs last year **{yoy}**")
+            else:
+                st.caption("vs last year: no comparable value"
+                           + (f" ({why_last_year})" if why_last_year else ""))
+        if young and not inputs_missing:
             st.caption(f":material/hourglass_top: Includes cohorts younger than "
                        f"{defn.maturity_days} days, still converting: expect it to rise.")
         target = targets.get(name)

@@ -4,7 +4,8 @@ import streamlit as st
 
 from ui import data, filters
 from ui.charts import bar_chart, cohort_heatmap, funnel_chart
-from ui.components import empty_state, metric_error, show_chart, show_table
+from ui.components import (empty_state, metric_error, missing_input_notes, show_chart,
+                           show_table)
 from ui.funnel_view import FUNNEL_COLUMNS, VELOCITY_COLUMNS, cohort_difference_note
 from ui.format import escape_markdown, format_value
 from ui.metric_view import breakdown_label
@@ -35,9 +36,11 @@ else:
 st.subheader("Win rate, sales cycle and pipeline velocity")
 velocity = data.run_analysis("pipeline_velocity", **span)
 cols = st.columns(5)
+tiles = []
 for column, name in zip(cols[:2], ("win_rate", "sales_cycle_days")):
     result = data.metric(name, start=selection.start, end=selection.end, grain="total",
                          where=selection.where)
+    tiles.append(result)
     with column:
         if not result.ok:
             metric_error(result)
@@ -52,6 +55,7 @@ for column, (label, key, unit) in zip(cols[2:], (
         ("Velocity per day", "velocity_per_day", "currency"))):
     with column:
         st.metric(label, format_value(None if row is None else row[key], unit), border=True)
+missing_input_notes(velocity, *tiles)
 st.caption("Pipeline velocity = opportunities created × win rate × average won deal ÷ median "
            "sales cycle in days: the revenue the current pipeline engine produces per day.")
 st.caption(":material/info: " + cohort_difference_note(data.definitions()))

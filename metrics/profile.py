@@ -1,0 +1,209 @@
+"""What the data holds, counted once when a warehouse is built, and what that means for a metric.
+
+A real export rarely holds every input a metric needs: HubSpot records no SAL, Olist records no
+touch at all and a deal amount for one deal in twenty. A metric computed over a missing input
+is not 0 %: it has no value, and says which input is missing. The counts are stored in the
+warehouse (`warehouse_profile`) so opening it costs one tiny read, not a scan of the events;
+a warehouse built before the table existed is counted when it is opened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+import sqlglot
+from sqlglot import exp
+
+PROFILE_TABLE = "warehouse_profile"
+
+# Lifecycle columns derived from one team's touches: with no such touch in the data they are
+# NULL (or 0) for every lead, which a metric would read as "never touched".
+SALES_TOUCH_COLUMNS = frozenset({"first_sales_touch_at", "first_sales_touch_rep_id",
+                                 "response_business_hours"})
+MARKETING_TOUCH_COLUMNS = frozenset({"marketing_touches", "first_marketing_touch_at",
+                                     "last_marketing_touch_at", "marketing_touches_before_close",
+                                     "marketing_influenced"})
+AMOUNT_COLUMNS = frozenset({"amount", "pipeline_amount", "won_amount"})
+COST_NAMES = frozenset({"cost", "campaign_spend"})
+# Below this share of opportunities with a known amount, a sum of amounts describes a handful
+# of deals, not the business (Olist: 45 of 842).
+MIN_AMOUNT_COVERAGE = 0.5
+# A comparison window the data covers less than this much of is not comparable: its count
+# would be low because the data had not begun, not because the business did worse.
+MIN_WINDOW_COVERAGE = 0.9
+
+
+@dataclass(frozen=True)
+class DataProfile:
+    """Counts of what the warehouse records."""
+
+    stage_events: dict[str, int] = field(default_factory=dict)
+    touches_by_team: dict[str, int] = field(default_factory=dict)
+    opportunities: int = 0
+    opportunities_with_amount: int = 0
+    data_starts: dt.datetime | None = None
+    campaign_costs: int = 0
+    lost: int = 0
+
+    @property
+    def touches(self) -> int:
+        return sum(self.touches_by_team.values())
+
+    def rows(self) -> list[tuple[str, int | None, dt.datetime | None]]:
+        """(fact, n, moment) rows as the warehouse stores them."""
+        rows = [(f"stage:{stage}", n, None) for stage, n in self.stage_events.items()]
+        rows += [(f"touches:{team}", n, None) for team, n in self.touches_by_team.items()]
+        rows += [("opportunities", self.opportunities, None),
+                 ("opportunities:amount_known", self.opportunities_with_amount, None),
+                 ("campaigns:cost_known", self.campaign_costs, None),
+                 ("opportunities:lost", self.lost, None),
+                 ("leads:first_created", None, self.data_starts)]
+        return rows
+
+    @classmethod
+    def from_rows(cls, rows) -> "DataProfile":
+        stages, teams, facts, starts = {}, {}, {}, None
+        for fact, count, at in rows:
+            kind, _, name = fact.partition(":")
+            if kind == "stage":
+                stages[name] = int(count)
+            elif kind == "touches":
+                teams[name] = int(count)
+            elif fact == "leads:first_created":
+                starts = at
+            else:
+                facts[fact] = int(count or 0)
+        return cls(stages, teams, facts.get("opportunities", 0),
+                   facts.get("opportunities:amount_known", 0), starts,
+                   facts.get("campaigns:cost_known", 0), facts.get("opportunities:lost", 0))
+
+
+def count_profile(con: duckdb.DuckDBPyConnection) -> DataProfile:
+    """Count the profile from the canonical tables (one pass over each small aggregate)."""
+    stages = dict(con.execute(
+        "SELECT CAST(stage AS VARCHAR), COUNT(*) FROM lead_events GROUP BY 1").fetchall())
+    teams = dict(con.execute(
+        "SELECT CAST(team AS VARCHAR), COUNT(*) FROM touches WHERE team IS NOT NULL "
+        "GROUP BY 1").fetchall())
+    opportunities, with_amount, lost = con.execute(
+        "SELECT COUNT(*), COUNT(amount), COUNT(*) FILTER (WHERE status = 'lost') "
+        "FROM opportunities").fetchone()
+    (starts,) = con.execute("SELECT MIN(created_at) FROM leads").fetchone()
+    (costs,) = con.execute("SELECT COUNT(cost) FROM campaigns").fetchone()
+    return DataProfile(stages, teams, int(opportunities), int(with_amount), starts, int(costs),
+                       int(lost))
+
+
+def store_profile(con: duckdb.DuckDBPyConnection, profile: DataProfile) -> None:
+    con.execute(f"CREATE OR REPLACE TABLE {PROFILE_TABLE} "
+                "(fact VARCHAR NOT NULL, n BIGINT, moment TIMESTAMP)")
+    con.executemany(f"INSERT INTO {PROFILE_TABLE} VALUES (?, ?, ?)", profile.rows())
+
+
+def read_profile(con: duckdb.DuckDBPyConnection) -> DataProfile:
+    """The stored profile, or one counted now for a warehouse built before it was stored."""
+    try:
+        return DataProfile.from_rows(con.execute(
+            f"SELECT fact, n, moment FROM {PROFILE_TABLE}").fetchall())
+    except duckdb.CatalogException:
+        return count_profile(con)
+
+
+# -- what a definition reads -------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=512)
+def names_read(text: str) -> frozenset[str]:
+    """Lower-case names of the columns and tables a definition's SQL mentions."""
+    try:
+        tree = sqlglot.parse_one(text, read="duckdb")
+    except sqlglot.errors.SqlglotError:
+        return frozenset()
+    return frozenset({c.name.lower() for c in tree.find_all(exp.Column)}
+                     | {t.name.lower() for t in tree.find_all(exp.Table)})
+
+
+def missing_inputs(text: str, label: str, profile: DataProfile) -> list[str]:
+    """Sentences naming the inputs of a definition that the data does not hold (enough of),
+    so its value would be an artefact of the export, not a fact. Empty when all are there.
+
+    >>> p = DataProfile({"mql": 5}, {}, 10, 1)
+    >>> missing_inputs("SELECT lead_id, first_mql_at, amount FROM opportunity_lifecycle "
+    ...                "WHERE marketing_influenced", "Share", p)[0]
+    'This warehouse has no marketing touches, so Share has no value here (it is not 0).'
+    """
+    read = names_read(text)
+    notes = []
+    if "touches" in read and profile.touches == 0:
+        notes.append(f"This warehouse has no touches, so {label} has no value here (it is "
+                     "not 0).")
+    else:
+        for team, columns in (("sales", SALES_TOUCH_COLUMNS),
+                              ("marketing", MARKETING_TOUCH_COLUMNS)):
+            if read & columns and not profile.touches_by_team.get(team):
+                notes.append(f"This warehouse has no {team} touches, so {label} has no value "
+                             "here (it is not 0).")
+    if read & COST_NAMES and not profile.campaign_costs:
+        notes.append(f"This warehouse has no campaign costs, so {label} has no value here "
+                     "(an unknown cost is not a zero cost).")
+    if read & AMOUNT_COLUMNS:
+        notes += amount_gap(profile, label)
+    if ("lost" in literals_read(text) or "first_lost_at" in read):
+        notes += lost_gap(profile, label)
+    return notes
+
+
+def amount_gap(profile: DataProfile, label: str) -> list[str]:
+    """Why a sum or average of deal amounts is not meaningful here (none when it is)."""
+    if not profile.opportunities:
+        return []
+    share = profile.opportunities_with_amount / profile.opportunities
+    if share >= MIN_AMOUNT_COVERAGE:
+        return []
+    return [f"The amount is known for only {profile.opportunities_with_amount:,} of "
+            f"{profile.opportunities:,} opportunities ({share:.0%}), so {label} has no value "
+            "here: it would describe a handful of deals."]
+
+
+def lost_gap(profile: DataProfile, label: str) -> list[str]:
+    """Why a won ÷ (won + lost) share is not meaningful: the data records no lost deal, so
+    every closed deal is a win by construction (Olist's closed-deals file)."""
+    if profile.lost or profile.stage_events.get("lost"):
+        return []
+    return [f"This warehouse records no lost deal, so every closed deal is a win and {label} "
+            "has no value here (it is not 100 %)."]
+
+
+@functools.lru_cache(maxsize=512)
+def literals_read(text: str) -> frozenset[str]:
+    """Lower-case string literals in a definition's SQL ('won', 'lost')."""
+    try:
+        tree = sqlglot.parse_one(text, read="duckdb")
+    except sqlglot.errors.SqlglotError:
+        return frozenset()
+    return frozenset(lit.this.lower() for lit in tree.find_all(exp.Literal) if lit.is_string)
+
+
+def window_coverage(start: dt.datetime, end: dt.datetime, data_starts: dt.datetime | None
+                    ) -> float:
+    """The share of [start, end) on or after the data's first lead (1.0: fully covered)."""
+    if data_starts is None or end <= start:
+        return 1.0
+    covered = end - max(start, pd.Timestamp(data_starts).to_pydatetime())
+    return max(0.0, min(1.0, covered / (end - start)))
+
+
+def uncovered_comparison(start: dt.datetime, end: dt.datetime,
+                         data_starts: dt.datetime | None) -> str | None:
+    """Why a comparison window cannot be compared, or None when it can.
+
+    >>> uncovered_comparison(dt.datetime(2016, 6, 1), dt.datetime(2017, 9, 1),
+    ...                      dt.datetime(2017, 6, 1))
+    'the data begins on 01 Jun 2017'
+    """
+    if window_coverage(start, end, data_starts) >= MIN_WINDOW_COVERAGE:
+        return None
+    return f"the data begins on {data_starts:%d %b %Y}"
