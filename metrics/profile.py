@@ -35,6 +35,9 @@ MIN_AMOUNT_COVERAGE = 0.5
 # A comparison window the data covers less than this much of is not comparable: its count
 # would be low because the data had not begun, not because the business did worse.
 MIN_WINDOW_COVERAGE = 0.9
+# This many won deals and not one lost is how an export of closed-won deals only looks (Olist:
+# 842 and 0); a business that truly wins 90 % would show a loss in 30 deals 96 times in 100.
+MIN_WINS_WITHOUT_A_LOSS = 30
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class DataProfile:
     data_starts: dt.datetime | None = None
     campaign_costs: int = 0
     lost: int = 0
+    won: int = 0
 
     @property
     def touches(self) -> int:
@@ -61,6 +65,7 @@ class DataProfile:
                  ("opportunities:amount_known", self.opportunities_with_amount, None),
                  ("campaigns:cost_known", self.campaign_costs, None),
                  ("opportunities:lost", self.lost, None),
+                 ("opportunities:won", self.won, None),
                  ("leads:first_created", None, self.data_starts)]
         return rows
 
@@ -79,7 +84,8 @@ class DataProfile:
                 facts[fact] = int(count or 0)
         return cls(stages, teams, facts.get("opportunities", 0),
                    facts.get("opportunities:amount_known", 0), starts,
-                   facts.get("campaigns:cost_known", 0), facts.get("opportunities:lost", 0))
+                   facts.get("campaigns:cost_known", 0), facts.get("opportunities:lost", 0),
+                   facts.get("opportunities:won", 0))
 
 
 def count_profile(con: duckdb.DuckDBPyConnection) -> DataProfile:
@@ -89,13 +95,13 @@ def count_profile(con: duckdb.DuckDBPyConnection) -> DataProfile:
     teams = dict(con.execute(
         "SELECT CAST(team AS VARCHAR), COUNT(*) FROM touches WHERE team IS NOT NULL "
         "GROUP BY 1").fetchall())
-    opportunities, with_amount, lost = con.execute(
-        "SELECT COUNT(*), COUNT(amount), COUNT(*) FILTER (WHERE status = 'lost') "
-        "FROM opportunities").fetchone()
+    opportunities, with_amount, lost, won = con.execute(
+        "SELECT COUNT(*), COUNT(amount), COUNT(*) FILTER (WHERE status = 'lost'), "
+        "COUNT(*) FILTER (WHERE status = 'won') FROM opportunities").fetchone()
     (starts,) = con.execute("SELECT MIN(created_at) FROM leads").fetchone()
     (costs,) = con.execute("SELECT COUNT(cost) FROM campaigns").fetchone()
     return DataProfile(stages, teams, int(opportunities), int(with_amount), starts, int(costs),
-                       int(lost))
+                       int(lost), int(won))
 
 
 def store_profile(con: duckdb.DuckDBPyConnection, profile: DataProfile) -> None:
@@ -169,9 +175,10 @@ def amount_gap(profile: DataProfile, label: str) -> list[str]:
 
 
 def lost_gap(profile: DataProfile, label: str) -> list[str]:
-    """Why a won ÷ (won + lost) share is not meaningful: the data records no lost deal, so
-    every closed deal is a win by construction (Olist's closed-deals file)."""
-    if profile.lost or profile.stage_events.get("lost"):
+    """Why a won ÷ (won + lost) share is not meaningful: the data records many wins and no
+    lost deal, so every closed deal is a win by construction (Olist's closed-deals file)."""
+    if (profile.lost or profile.stage_events.get("lost")
+            or max(profile.won, profile.stage_events.get("won", 0)) < MIN_WINS_WITHOUT_A_LOSS):
         return []
     return [f"This warehouse records no lost deal, so every closed deal is a win and {label} "
             "has no value here (it is not 100 %)."]

@@ -167,6 +167,10 @@ def test_hubspot_ui_export(tmp_path: Path) -> None:
     assert "No events of the stages sal" in report.format()
     assert rows(wh, "SELECT opportunity_id, lead_id FROM opportunities ORDER BY 1") == [
         ("9001", "51201"), ("9002", "51202"), ("9003", "51205")]
+    # The deal closed lost (a label, "Closed Lost") makes its contact lost on its close date
+    # (15 Mar 12:00 New York = 16:00 UTC), so the lifecycle knows the lead left the funnel.
+    assert rows(wh, "SELECT lead_id, occurred_at FROM lead_events WHERE stage = 'lost'") == [
+        ("51202", dt.datetime(2024, 3, 15, 16))]
     # Portal-local times are stored in UTC.
     assert rows(wh, "SELECT first_mql_at FROM lead_lifecycle WHERE lead_id = '51205'") == [
         (dt.datetime(2024, 3, 11, 13),)]
@@ -192,6 +196,10 @@ def test_hubspot_api_export(tmp_path: Path) -> None:
                     "FROM opportunities ORDER BY 1") == [
         ("201", "101", "won", True), ("202", "102", "lost", True), ("203", "103", "won", True),
         ("204", "103", "open", False)]
+    # 202 is lost in the renewals pipeline, whose stage id is its own: its lead is lost too,
+    # with the deal's reason.
+    assert rows(wh, "SELECT lead_id, reason FROM lead_events WHERE stage = 'lost'") == [
+        ("102", "Budget")]
     assert rows(wh, "SELECT created_at FROM leads WHERE lead_id = '102'") == [
         (dt.datetime(2024, 3, 4, 15),)]
     assert rows(wh, "SELECT name FROM reps ORDER BY 1") == [("Maya Chen",), ("Omar Haddad",)]

@@ -36,7 +36,8 @@ def test_the_profile_counts_what_the_tiny_warehouse_holds(tiny):
     # Counted by hand from tests/tiny_warehouse.py.
     assert profile.stage_events["mql"] == 6 and profile.stage_events["won"] == 2
     assert profile.touches_by_team == {"marketing": 4, "sales": 5}
-    assert (profile.opportunities, profile.opportunities_with_amount, profile.lost) == (3, 3, 1)
+    assert (profile.opportunities, profile.opportunities_with_amount) == (3, 3)
+    assert (profile.won, profile.lost) == (2, 1)
     assert profile.campaign_costs == 2
     assert profile.data_starts == dt.datetime(2025, 1, 6, 10)
 
@@ -78,10 +79,15 @@ def test_only_marketing_touches_leave_influence_but_not_sla(tmp_path):
     assert not attrs["missing_inputs"] and not math.isnan(value)
 
 
-def test_no_lost_deal_no_win_rate_instead_of_100_percent(tmp_path):
-    won_only = [o for o in tiny_data.OPPORTUNITIES if o[5] == "won"]
+def _wins_only(count: int) -> list[tuple]:
+    """`count` won deals of L1 and L3 closed in February, none lost (a closed-won export)."""
+    return [(f"W{i}", ("L1", "L3")[i % 2], tiny_data.ts("2025-01-20 10:00"),
+             tiny_data.ts("2025-02-20 10:00"), 1000.0, "won") for i in range(count)]
+
+
+def test_thirty_wins_and_no_lost_deal_give_no_win_rate_instead_of_100_percent(tmp_path):
     events = [e for e in tiny_data.EVENTS if e[2] != "lost"]
-    wh = _warehouse(tmp_path / "w.duckdb", opportunities=won_only, lead_events=events)
+    wh = _warehouse(tmp_path / "w.duckdb", opportunities=_wins_only(30), lead_events=events)
     value, attrs = _total(wh, "win_rate")
     assert math.isnan(value)
     assert "no lost deal" in attrs["notes"][0] and "not 100 %" in attrs["notes"][0]
@@ -89,6 +95,14 @@ def test_no_lost_deal_no_win_rate_instead_of_100_percent(tmp_path):
     assert math.isnan(velocity["win_rate"].iloc[0])
     assert math.isnan(velocity["velocity_per_day"].iloc[0])
     assert any("no lost deal" in note for note in velocity.attrs["notes"])
+
+
+def test_a_few_wins_and_no_loss_are_a_win_rate_of_100_percent(tmp_path):
+    # 29 wins without a loss can be a good quarter: the win rate stands.
+    events = [e for e in tiny_data.EVENTS if e[2] != "lost"]
+    wh = _warehouse(tmp_path / "w.duckdb", opportunities=_wins_only(29), lead_events=events)
+    value, attrs = _total(wh, "win_rate")
+    assert value == 1.0 and not attrs["missing_inputs"]
 
 
 def test_amounts_known_for_a_handful_of_deals_give_no_revenue_metrics(tmp_path):
