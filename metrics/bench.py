@@ -112,12 +112,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="results file (default bench-results/bench-<timestamp>.json)")
     bench.add_argument("--rebuild", action="store_true", help="build even if a cached one exists")
     bench.add_argument("--skip-pages", action="store_true", help="no AppTest page timings")
+    bench.add_argument("--misuse", action="store_true",
+                       help="only measure the Overview while others run heavy breakdowns, with "
+                            "and without the cap on concurrent heavy work (first --leads size)")
     bench.set_defaults(func=run_bench_command)
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
     if any(n < 1 for n in args.leads) or args.repeat < 1:
         raise QueryError("--leads and --repeat must be at least 1.")
+    if args.misuse:
+        from metrics.bench_misuse import format_misuse, misuse_figures
+
+        build = ensure_warehouse(args.leads[0], seed=args.seed, cache_dir=args.cache_dir,
+                                 rebuild=args.rebuild)
+        print(format_misuse(misuse_figures(Path(build["path"]), rounds=args.repeat)))
+        return 0
     results = run_bench(args.leads, seed=args.seed, repeat=args.repeat, cache_dir=args.cache_dir,
                         rebuild=args.rebuild, pages=not args.skip_pages,
                         log=lambda line: print(line, file=sys.stderr, flush=True))

@@ -47,6 +47,10 @@ class QueryTimeout(QueryError):
     """A metric query ran past its time limit and was interrupted."""
 
 
+class WarehouseBusy(QueryError):
+    """Every slot for heavy work (drafts, other versions, breakdowns) was taken for too long."""
+
+
 class WarehouseError(MetricError):
     """The warehouse file is missing, unreadable or not built by this product."""
 

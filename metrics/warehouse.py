@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
@@ -36,7 +37,8 @@ from metrics.compiler import (
     window_shape,
 )
 from metrics.definitions import MetricDefinition, load_definition_files
-from metrics.errors import MetricError, QueryError, QueryTimeout, WarehouseError
+from metrics.errors import (MetricError, QueryError, QueryTimeout, WarehouseBusy,
+                            WarehouseError)
 from metrics.paths import METRICS_DIR, default_warehouse_path
 from metrics.profile import (DataProfile, literals_read, missing_inputs, names_read,
                              read_profile)
@@ -58,6 +60,11 @@ DEFAULT_ROW_CAP = int(os.environ.get("METRICS_ROW_CAP", "100000"))
 # Memory: DuckDB's default is 80% of the machine's RAM for every database. A connection (all
 # the queries of one process on one warehouse file) gets METRICS_MEMORY_LIMIT, each query's
 # sorts and hash tables METRICS_QUERY_MEMORY_LIMIT, so one query cannot starve the server.
+# Heavy work (a draft's or another version's numbers, a breakdown) runs at most this many at
+# a time per process, so one person's big impact preview cannot take every core from the
+# pages everyone else is reading; a request that waits longer than the wait is refused.
+DEFAULT_HEAVY_QUERIES = int(os.environ.get("METRICS_HEAVY_QUERIES", "1"))
+DEFAULT_HEAVY_WAIT_SECONDS = float(os.environ.get("METRICS_HEAVY_WAIT", "10"))
 DEFAULT_MEMORY_LIMIT = os.environ.get("METRICS_MEMORY_LIMIT", "4GB")
 DEFAULT_QUERY_MEMORY_LIMIT = os.environ.get("METRICS_QUERY_MEMORY_LIMIT", "2GB")
 # The one setting a locked connection may still change: each query cursor sets its own limit
@@ -178,7 +185,9 @@ class Warehouse:
                  definitions_dir: Path = METRICS_DIR,
                  timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
                  row_cap: int = DEFAULT_ROW_CAP, memory_limit: str = DEFAULT_MEMORY_LIMIT,
-                 query_memory_limit: str = DEFAULT_QUERY_MEMORY_LIMIT) -> None:
+                 query_memory_limit: str = DEFAULT_QUERY_MEMORY_LIMIT,
+                 heavy_queries: int = DEFAULT_HEAVY_QUERIES,
+                 heavy_wait_seconds: float = DEFAULT_HEAVY_WAIT_SECONDS) -> None:
         self.path = Path(path or default_warehouse_path())
         self.catalog = catalog
         self.definitions_dir = Path(definitions_dir)
@@ -187,6 +196,9 @@ class Warehouse:
         self.memory_limit = memory_limit
         self.query_memory_limit = query_memory_limit
         self._lock = threading.RLock()
+        self.heavy_queries = max(1, heavy_queries)
+        self.heavy_wait_seconds = heavy_wait_seconds
+        self._heavy_slots = threading.BoundedSemaphore(self.heavy_queries)
         self._open: _OpenFile | None = None
         self._prepared: dict[tuple[str, int, str], _Prepared] = {}
         self._compiled: dict[tuple, CompiledQuery] = {}
@@ -282,6 +294,21 @@ class Warehouse:
                 opened.running -= 1
                 opened.close_if_idle()
 
+    @contextlib.contextmanager
+    def heavy_slot(self, label: str):
+        """Hold one of the `heavy_queries` slots for heavy work, waiting at most
+        `heavy_wait_seconds`; WarehouseBusy (a sentence saying so) when none comes free."""
+        if not self._heavy_slots.acquire(timeout=self.heavy_wait_seconds):
+            raise WarehouseBusy(
+                f"{label} was not run: the warehouse was busy for {self.heavy_wait_seconds:g} s "
+                f"with other heavy work (at most {self.heavy_queries} draft, version or "
+                "breakdown queries run at once, so the dashboards stay fast for everyone). "
+                "Try again in a moment.")
+        try:
+            yield
+        finally:
+            self._heavy_slots.release()
+
     def execute(self, sql: str, params: Mapping[str, object] | None = None, *,
                 label: str = "query") -> pd.DataFrame:
         """Run one read-only statement with the time limit; return the whole result."""
@@ -357,8 +384,12 @@ class Warehouse:
         request = QueryRequest(start=_to_utc_naive(start, "start"), end=_to_utc_naive(end, "end"),
                                grain=grain, by=by, where=LeadFilter.of(where))
         compiled = self._compile(prepared, request)
-        frame = self.execute(compiled.sql, compiled.bind(request, self.as_of),
-                             label=f"metric {defn.name} v{defn.version}")
+        # A draft, another version or a breakdown is heavy work, which the pages everyone reads
+        # (the active versions' totals and trends) never wait behind.
+        heavy = isinstance(name, MetricDefinition) or version is not None or by is not None
+        label = f"metric {defn.name} v{defn.version}"
+        with self.heavy_slot(label) if heavy else contextlib.nullcontext():
+            frame = self.execute(compiled.sql, compiled.bind(request, self.as_of), label=label)
         if len(frame) > self.row_cap:
             raise QueryError(f"{defn.name} returned more than {self.row_cap} rows; use a coarser "
                              "grain or a breakdown with fewer values.", source=defn.name)

@@ -63,17 +63,20 @@ st.subheader("Propose")
 refusal = view.who_can_act(user, "propose a change") or preview_refusal
 duplicate = view.already_proposed(name, text) if check.proposable else None
 if refusal:
+    # Someone who may not propose is told who may, and is not shown a form they cannot use.
     st.warning(escape_markdown(refusal), icon=":material/lock:")
-elif duplicate:
-    st.info(f"This exact text is already proposed as v{duplicate}; it waits in the review inbox.",
-            icon=":material/pending:")
-with st.form("propose", border=False):
-    st.text_input("Reason for the change", key="propose-reason", disabled=bool(refusal),
-                  placeholder="e.g. Sales agreed to count a lead as accepted only once a rep "
-                              "touched it")
-    st.form_submit_button(
-        f"Propose v{next_version}", type="primary", icon=":material/send:",
-        disabled=bool(refusal or duplicate) or not check.proposable, on_click=view.propose,
-        args=(name, user, view.text_key(name, active.version), "propose-reason"))
-if not check.proposable:
-    st.caption("Propose is available once the draft is valid and differs from the active version.")
+else:
+    if duplicate:
+        st.info(f"This exact text is already proposed as v{duplicate}; it waits in the review "
+                "inbox.", icon=":material/pending:")
+    with st.form("propose", border=False):
+        st.text_input("Reason for the change", key="propose-reason",
+                      placeholder="e.g. Sales agreed to count a lead as accepted only once a rep "
+                                  "touched it")
+        st.form_submit_button(
+            f"Propose v{next_version}", type="primary", icon=":material/send:",
+            disabled=bool(duplicate) or not check.proposable, on_click=view.propose,
+            args=(name, user, view.text_key(name, active.version), "propose-reason"))
+    if not check.proposable:
+        st.caption("Propose is available once the draft is valid and differs from the active "
+                   "version.")

@@ -78,7 +78,9 @@ def test_proposing_needs_an_editor_of_an_owning_team(catalog, email, refusal):
     at = signed_in("views/editor.py", as_email(email), metric=METRIC)
     if refusal:
         assert refusal in texts(at)
-        assert all(b.disabled for b in at.button if b.label.startswith("Propose"))
+        # No form they cannot use: the sentence says who may propose instead.
+        assert not [b for b in at.button if b.label.startswith("Propose")], labels(at)
+        assert not [t for t in at.text_input if t.key == "propose-reason"]
     else:
         assert "cannot propose" not in texts(at)
 
