@@ -27,7 +27,7 @@ demo: $(VENV)/.installed-runtime
 	$(PY) -m metrics demo --leads $(DEMO_LEADS) --warehouse $(WAREHOUSE)
 
 run: $(VENV)/.installed-runtime $(WAREHOUSE)
-	METRICS_WAREHOUSE=$(WAREHOUSE) $(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+	METRICS_WAREHOUSE=$(WAREHOUSE) $(PY) -m ui.serve --server.port $(PORT) --server.headless true
 
 # The browser tests drive Debian's Chromium (Playwright's own download is not reachable here).
 CHROMIUM ?= /usr/bin/chromium

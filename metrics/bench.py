@@ -46,6 +46,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from metrics.definitions import SCORECARD_METRICS
 from metrics.errors import QueryError
 from metrics.model import StageModel, load_model
 from metrics.sla import business_deadline
@@ -59,13 +60,7 @@ BENCH_AS_OF = dt.datetime(2026, 11, 1)
 DEFAULT_CACHE_DIR = DATA_DIR / "bench"
 RESULTS_DIR = REPO_ROOT / "bench-results"
 RESULT_FORMAT = 1
-# The "metrics that matter" of DESIGN.md section 8, as ui.scorecard.SCORECARD shows them (the
-# engine cannot import ui; tests/unit/test_bench.py keeps the two lists equal).
-OVERVIEW_METRICS = (
-    "mql_to_sal_rate", "mql_to_opportunity_rate", "revenue_per_mql", "sla_first_touch_compliance",
-    "marketing_sourced_pipeline_share", "marketing_influenced_revenue_share", "pipeline_to_spend",
-    "marketing_cac",
-)
+OVERVIEW_METRICS = SCORECARD_METRICS
 # Filter changes for the "any filter change" measurement: each one new to every cache.
 FILTER_CHANGES = (
     {"segment": ["Enterprise"]},

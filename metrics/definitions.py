@@ -9,6 +9,14 @@ from pathlib import Path
 from metrics.errors import DefinitionError
 from metrics.paths import METRICS_DIR
 
+# The "metrics that matter" of DESIGN.md section 8, in the Overview's tile order: the page
+# (ui.scorecard), the bench and the warm-up all ask for exactly these.
+SCORECARD_METRICS = (
+    "mql_to_sal_rate", "mql_to_opportunity_rate", "revenue_per_mql", "sla_first_touch_compliance",
+    "marketing_sourced_pipeline_share", "marketing_influenced_revenue_share", "pipeline_to_spend",
+    "marketing_cac",
+)
+
 KINDS = ("ratio", "count", "sum", "median", "average")
 UNITS = ("percent", "count", "currency", "hours", "days", "ratio")
 DIRECTIONS = ("up", "down")

@@ -10,14 +10,11 @@ from ui import data
 from ui.filters import link_params
 from ui.components import metric_error
 from ui.format import escape_markdown, format_change, format_value, is_missing
+from metrics.definitions import SCORECARD_METRICS
 from metrics.profile import uncovered_comparison
 from metrics.selection import Selection, add_months
 
-SCORECARD = (
-    "mql_to_sal_rate", "mql_to_opportunity_rate", "revenue_per_mql", "sla_first_touch_compliance",
-    "marketing_sourced_pipeline_share", "marketing_influenced_revenue_share", "pipeline_to_spend",
-    "marketing_cac",
-)
+SCORECARD = SCORECARD_METRICS
 
 
 def attainment(value, target, direction: str) -> float | None:

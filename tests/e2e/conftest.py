@@ -23,7 +23,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """The real app under `streamlit run` on a free port, with a fresh demo warehouse."""
+    """The real app as `make run` serves it (`python -m ui.serve`, Streamlit warmed in the
+    background) on a free port, with a fresh demo warehouse."""
     from demo_warehouse import build_demo_warehouse
 
     folder = tmp_path_factory.mktemp("e2e")
@@ -33,7 +34,7 @@ def server(tmp_path_factory):
            "METRICS_CATALOG": str(folder / "catalog.sqlite")}
     log = open(folder / "streamlit.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "ui.serve", "--server.port", str(port),
          "--server.headless", "true", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

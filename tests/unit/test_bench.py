@@ -78,13 +78,6 @@ def test_a_second_run_reuses_the_cached_warehouse(tmp_path):
     assert again["path"] == first["path"]
 
 
-def test_the_overview_metrics_are_the_scorecards():
-    source = (ROOT / "ui" / "scorecard.py").read_text(encoding="utf-8")
-    assignment = next(node for node in ast.parse(source).body if isinstance(node, ast.Assign)
-                      and any(getattr(t, "id", None) == "SCORECARD" for t in node.targets))
-    assert ast.literal_eval(assignment.value) == bench.OVERVIEW_METRICS
-
-
 @pytest.mark.parametrize("as_of", [dt.datetime(2026, 11, 1), dt.datetime(2025, 2, 28, 13)])
 def test_the_ranges_are_the_dashboards(as_of):
     start, end = resolve_range("last_12_months", as_of)
