@@ -92,6 +92,8 @@ def readable(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows as a person reads them: codes in words, regions that no spreadsheet mistakes
     for missing values. Used for the table on screen and its CSV download alike."""
     out = frame.copy()
+    # The engine's notes and dates stay with the query; the grid cannot serialise them.
+    out.attrs = {}
     for column in out.columns:
         labels = VALUE_LABELS.get(column)
         if labels:
