@@ -51,8 +51,8 @@ from metrics.ingest_files import (
     stage_file,
 )
 from metrics.ingest_mapping import (
-    Mapping, MappingError, Plan, StagedFile, candidate_select, canonical_mapping, check_columns,
-    check_timezone, id_macro_sql, load_mapping, plan, used_columns,
+    MAPPINGS_DIR, Mapping, MappingError, Plan, StagedFile, candidate_select, canonical_mapping,
+    check_columns, check_timezone, id_macro_sql, load_mapping, plan, used_columns,
 )
 from metrics.model import StageModel
 from metrics.paths import DATA_DIR, default_warehouse_path
@@ -296,6 +296,7 @@ def ingest(directory: Path | str, warehouse_path: Path | str | None = None, *,
     """
     target = Path(warehouse_path) if warehouse_path else default_warehouse_path()
     directory = Path(directory)
+    detected = mapping is None and (mapping := detect_mapping(directory)) is not None
     if as_of is not None and as_of.tzinfo is not None:
         as_of = as_of.astimezone(dt.UTC).replace(tzinfo=None)
     load_time = max(_now(), as_of) if as_of else _now()
@@ -323,7 +324,8 @@ def ingest(directory: Path | str, warehouse_path: Path | str | None = None, *,
     seconds = time.perf_counter() - started
     bar.report(1.0, "done")
     _remove_loaded_upload(directory)
-    return outcome[0].report(directory, str(target), built_as_of, seconds, quarantined)
+    return outcome[0].report(directory, str(target), built_as_of, seconds, quarantined,
+                             detected)
 
 
 def preview_ingest(directory: Path | str, *, mapping: str | Path | Mapping | None = None,
@@ -337,6 +339,7 @@ def preview_ingest(directory: Path | str, *, mapping: str | Path | Mapping | Non
     to `max_quarantined_rows`) so a user can fix the export before importing it.
     """
     directory = Path(directory)
+    detected = mapping is None and (mapping := detect_mapping(directory)) is not None
     started = time.perf_counter()
     bar = _Progress(progress)
     remove_abandoned_uploads(directory)
@@ -352,7 +355,8 @@ def preview_ingest(directory: Path | str, *, mapping: str | Path | Mapping | Non
         finally:
             con.close()
     bar.report(1.0, "done")
-    return outcome.report(directory, None, None, time.perf_counter() - started, quarantined)
+    return outcome.report(directory, None, None, time.perf_counter() - started, quarantined,
+                          detected)
 
 
 def read_quarantine(warehouse_path: Path | str, *, table: str | None = None,
@@ -494,14 +498,48 @@ class _Outcome:
     missing_stages: tuple[str, ...]
 
     def report(self, directory: Path, warehouse: str | None, as_of: dt.datetime | None,
-               seconds: float, quarantined: pd.DataFrame) -> IngestReport:
+               seconds: float, quarantined: pd.DataFrame, detected: bool = False
+               ) -> IngestReport:
+        # A mapping found from the file names is said so, with how to choose another.
+        mapping = (f"{self.mapping} (detected from the file names; --mapping chooses another)"
+                   if detected else self.mapping)
         return IngestReport(
-            directory=str(directory), warehouse=warehouse, mapping=self.mapping,
+            directory=str(directory), warehouse=warehouse, mapping=mapping,
             timezone=self.timezone, as_of=as_of, tables=self.tables, reasons=self.reasons,
             files=self.files, skipped_entries=self.skipped_entries,
             ignored_files=self.ignored_files, seconds=seconds, quarantined=quarantined,
             notes=self.notes, unknown_values=self.unknown_values,
             missing_stages=self.missing_stages)
+
+
+def detect_mapping(directory: Path) -> str | None:
+    """The shipped mapping an export folder is in, when no --mapping is given: None when the
+    folder holds the canonical files; else the one mapping in mappings/ whose mandatory files
+    are all here (the one using the most of the folder's files if several fit). When none
+    fits, the canonical format's own error names the missing files, plus a hint."""
+    files = find_files(directory)
+    con = duckdb.connect(":memory:")
+    try:
+        create_schema(con)
+        tables = canonical_tables(con)
+    finally:
+        con.close()
+    try:
+        plan(canonical_mapping(files, tables), files, directory)
+        return None
+    except IngestFileError:
+        pass
+    fits: list[tuple[int, str]] = []
+    for path in sorted(MAPPINGS_DIR.glob("*.toml")):
+        try:
+            fitted = plan(load_mapping(path.stem, tables), files, directory)
+        except (IngestFileError, MappingError):
+            continue
+        fits.append((len(set(fitted.files.values())), path.stem))
+    if not fits:
+        return None
+    fits.sort(reverse=True)
+    return fits[0][1]
 
 
 def _resolve_mapping(mapping: str | Path | Mapping | None, files: dict[str, Path],

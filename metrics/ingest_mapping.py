@@ -708,7 +708,9 @@ def plan(mapping: Mapping, files: MappingType[str, Path], directory: Path) -> Pl
 def _missing_file_message(mapping: Mapping, source: TableSource) -> str:
     names = " or ".join(f"{n}.csv or {n}.parquet" for n in source.file.split("|"))
     if mapping.canonical:
-        return (f"no {names} in this folder: the {source.table} table is mandatory.")
+        known = "|".join(sorted(p.stem for p in MAPPINGS_DIR.glob("*.toml")))
+        return (f"no {names} in this folder: the {source.table} table is mandatory (a CRM "
+                f"export whose files no mapping recognised? name one with --mapping {known}).")
     return (f"no {names} in this folder, which mapping '{mapping.name}' needs for "
             f"{source.table}.")
 

@@ -235,3 +235,42 @@ def test_two_exports_matching_one_pattern_are_refused(tmp_path: Path) -> None:
                        match=r"all-contacts-2024-04-02\.csv, hubspot-crm-exports-all-contacts-"
                              r"2024-05-01\.csv all match 'hubspot-crm-exports-all-contacts-\*'"):
         ingest(folder, tmp_path / "wh.duckdb", mapping="hubspot")
+
+
+# ---------------------------------------------------------------------------------------------
+# No --mapping: the shipped mapping is recognised from the file names
+
+
+@pytest.mark.parametrize("shape, mapping", [
+    ("salesforce/data_loader", "salesforce"), ("salesforce/weekly_export", "salesforce"),
+    ("salesforce/excel_resave", "salesforce"), ("hubspot/ui_export", "hubspot"),
+    ("hubspot/api_export", "hubspot"),
+])
+def test_an_export_loads_without_naming_its_mapping(tmp_path: Path, shape, mapping) -> None:
+    from metrics.ingest import detect_mapping
+
+    assert detect_mapping(FIXTURES / shape) == mapping
+    detected = ingest(FIXTURES / shape, tmp_path / "detected.duckdb")
+    assert detected.mapping.startswith(f"{mapping} (detected from the file names")
+    named = ingest(FIXTURES / shape, tmp_path / "named.duckdb", mapping=mapping)
+    # The same rows and the same numbers as with --mapping.
+    assert [(t.table, t.loaded) for t in detected.tables] == [
+        (t.table, t.loaded) for t in named.tables]
+    assert totals(tmp_path / "detected.duckdb") == totals(tmp_path / "named.duckdb")
+
+
+def test_a_canonical_folder_needs_no_mapping_and_an_unknown_one_gets_a_hint(tmp_path: Path):
+    from metrics.ingest import detect_mapping
+    from metrics.ingest_files import IngestFileError
+
+    canonical = tmp_path / "canonical"
+    canonical.mkdir()
+    (canonical / "leads.csv").write_text("lead_id,created_at\nL1,2024-01-02 10:00\n")
+    (canonical / "lead_events.csv").write_text(
+        "event_id,lead_id,stage,occurred_at\nE1,L1,lead,2024-01-02 10:00\n")
+    assert detect_mapping(canonical) is None
+    unknown = tmp_path / "unknown"
+    unknown.mkdir()
+    (unknown / "Contacts export.csv").write_text("Name\nAda\n")
+    with pytest.raises(IngestFileError, match="name one with --mapping hubspot"):
+        ingest(unknown, tmp_path / "w.duckdb")
