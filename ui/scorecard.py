@@ -11,23 +11,13 @@ from ui.filters import link_params
 from ui.components import metric_error
 from ui.format import escape_markdown, format_change, format_value, is_missing
 from metrics.selection import Selection, add_months
+from metrics.targets import attainment
 
 SCORECARD = (
     "mql_to_sal_rate", "mql_to_opportunity_rate", "revenue_per_mql", "sla_first_touch_compliance",
     "marketing_sourced_pipeline_share", "marketing_influenced_revenue_share", "pipeline_to_spend",
     "marketing_cac",
 )
-
-
-def attainment(value, target, direction: str) -> float | None:
-    """How much of the target is met, 1.0 = exactly; for 'down' metrics lower is better.
-
-    >>> attainment(0.6, 0.75, "up").__round__(6), attainment(25000, 20000, "down")
-    (0.8, 0.8)
-    """
-    if is_missing(value) or target in (None, 0) or (direction == "down" and value == 0):
-        return None
-    return value / target if direction == "up" else target / value
 
 
 def _value(result: data.MetricResult):
