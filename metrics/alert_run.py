@@ -8,7 +8,7 @@ retried first-come, and a dry run writes nothing and sends nothing.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from metrics.alert_messages import render
@@ -33,7 +33,7 @@ from metrics.warehouse import Warehouse
 class RunReport:
     """What a run found, recorded and sent, in counts and sentences."""
 
-    found: list[Alert] = field(default_factory=list)
+    found: tuple[Alert, ...] = ()
     new: list[tuple[Alert, list[dict]]] = field(default_factory=list)
     already_recorded: int = 0
     sent: int = 0
@@ -139,19 +139,42 @@ def run_alerts(warehouse: Warehouse, catalog: Catalog, *, config: DeliveryConfig
     book = load_recipients(rules_dir)
     store = open_alert_store(catalog)
     ctx = AlertContext(warehouse=warehouse, model=load_model(), recipients=book,
-                       targets=agreed_targets(catalog, "month"), now=now,
-                       recent_alerts=store.recent_counts(now - dt.timedelta(days=7)))
-    evaluation = evaluate_rules(rules, ctx, force_digest=force_digest)
-    report = RunReport(found=list(evaluation.alerts), notes=evaluation.notes,
-                       failures=evaluation.failures, dry_run=dry_run)
+                       targets=agreed_targets(catalog, "month"), now=now)
+    report = RunReport(dry_run=dry_run)
+    # Digests last: they count the week's alerts, this run's included.
+    for digests in (False, True):
+        group = {n: r for n, r in rules.items() if (r.kind == "digest") == digests}
+        if not group:
+            continue
+        if digests:
+            counts = store.recent_counts(now - dt.timedelta(days=7))
+            for alert, _ in report.new if dry_run else ():
+                counts[alert.rule] = counts.get(alert.rule, 0) + 1
+            ctx = replace(ctx, recent_alerts=counts)
+        evaluation = evaluate_rules(group, ctx, force_digest=force_digest)
+        report.found += evaluation.alerts
+        report.notes += evaluation.notes
+        report.failures += evaluation.failures
+        _record(evaluation.alerts, store, config, book, report)
+    if dry_run:
+        report.waiting_retry = store.pending_count()
+        return report
+    deliver_due(store, config, retry, report)
+    report.waiting_retry = store.pending_count()
+    return report
+
+
+def _record(alerts, store: AlertStore, config: DeliveryConfig, book: Recipients,
+            report: RunReport) -> None:
+    """Record the alerts not seen before with their deliveries (a dry run only lists them)."""
     subscribers = store.subscribers()
-    known = store.known_keys(a.dedup_key for a in evaluation.alerts)
-    for alert in evaluation.alerts:
+    known = store.known_keys(a.dedup_key for a in alerts)
+    for alert in alerts:
         if alert.dedup_key in known:
             report.already_recorded += 1
             continue
         deliveries = plan_deliveries(alert, config, subscribers.get(alert.rule, []), book)
-        if dry_run:
+        if report.dry_run:
             report.new.append((alert, deliveries))
             continue
         if store.record(_alert_row(alert), deliveries) is None:
@@ -159,9 +182,3 @@ def run_alerts(warehouse: Warehouse, catalog: Catalog, *, config: DeliveryConfig
             continue
         report.new.append((alert, deliveries))
         report.undeliverable += sum(d["status"] == "undeliverable" for d in deliveries)
-    if dry_run:
-        report.waiting_retry = store.pending_count()
-        return report
-    deliver_due(store, config, retry, report)
-    report.waiting_retry = store.pending_count()
-    return report

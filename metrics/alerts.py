@@ -461,7 +461,8 @@ def build_digest(rule: AlertRule, ctx: AlertContext, *, force: bool = False) -> 
                f"{recent or 'none'}.")
     return Alert(rule=rule.name, rule_label=rule.label, kind=rule.kind, subject="scorecard",
                  period=f"{year}-W{week:02d}", severity="digest",
-                 title=f"Scorecard digest, week {week} of {year}", summary=summary,
+                 title=f"Week {week} of {year}: {off} of {len(rule.metrics)} metrics off target",
+                 summary=summary,
                  table=tuple(rows), recipients=resolve_recipients(rule, ctx),
                  channels=rule.channels, as_of=wh.as_of)
 
