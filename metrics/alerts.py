@@ -205,8 +205,7 @@ def _local(moment: dt.datetime, tz: str) -> str:
     return f"{local:%a %d %b %Y %H:%M} ({tz.split('/')[-1].replace('_', ' ')} time)"
 
 
-def _lead_facts(row, ctx: AlertContext, rep_names: Mapping[str, tuple[str, str | None]]
-                ) -> tuple[tuple[str, str], ...]:
+def _lead_facts(row, ctx: AlertContext) -> tuple[tuple[str, str], ...]:
     tz = ctx.model.sla.timezone
     owner = row.owner_name if row.owner_id else "(no owner)"
     return (("Lead", str(row.lead_id)), ("Owner", f"{owner} ({row.owner_id or '—'})"),
@@ -238,7 +237,7 @@ def evaluate_sla_warning(rule: AlertRule, ctx: AlertContext) -> list[Alert]:
             title=f"{row.lead_id} has {hours:.1f} business hours left for a first touch",
             summary=(f"MQL {row.lead_id} has had no sales touch yet; its follow-up deadline is "
                      f"in {hours:.1f} business hours ({_local(row.sla_deadline_at, policy.timezone)})."),
-            facts=_lead_facts(row, ctx, reps) + (("Business hours left", f"{hours:.1f}"),),
+            facts=_lead_facts(row, ctx) + (("Business hours left", f"{hours:.1f}"),),
             recipients=resolve_recipients(rule, ctx, owner_id=row.owner_id, rep_team=team),
             channels=rule.channels, as_of=wh.as_of))
     return alerts
@@ -266,7 +265,7 @@ def evaluate_sla_breach(rule: AlertRule, ctx: AlertContext) -> list[Alert]:
             summary=(f"MQL {row.lead_id} is past its SLA deadline "
                      f"({_local(row.sla_deadline_at, policy.timezone)}) by {hours:.1f} business "
                      "hours and no sales touch followed it."),
-            facts=_lead_facts(row, ctx, reps) + (("Business hours late", f"{hours:.1f}"),),
+            facts=_lead_facts(row, ctx) + (("Business hours late", f"{hours:.1f}"),),
             recipients=resolve_recipients(rule, ctx, owner_id=row.owner_id, rep_team=team),
             channels=rule.channels, as_of=wh.as_of))
     return alerts

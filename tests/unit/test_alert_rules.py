@@ -188,3 +188,18 @@ def test_a_bad_rule_file_is_refused_with_its_name_and_what_to_write(text, messag
 def test_a_webhook_url_in_the_address_book_is_refused():
     with pytest.raises(DefinitionError, match="not the URL itself"):
         parse_recipients('[teams.sales]\nwebhook = "https://hooks.slack.com/x"')
+
+
+def test_every_rule_setting_and_delivery_variable_is_documented():
+    import re
+
+    from metrics.alert_rules import KINDS, RULE_SETTINGS
+
+    docs = (ALERTS_DIR.parents[1] / "docs" / "ALERTS.md").read_text(encoding="utf-8")
+    source = (ALERTS_DIR.parents[1] / "metrics" / "delivery.py").read_text(encoding="utf-8")
+    variables = {f"HANDOFF_SMTP_{v}" for v in re.findall(r'\("\w+", "([A-Z]+)"\)', source)}
+    assert variables and {"HANDOFF_SECRETS", "HANDOFF_WEBHOOK_"} <= set(
+        re.findall(r"HANDOFF_[A-Z_]+", source)) | variables
+    for word in [*KINDS, *(k for s in RULE_SETTINGS.values() for k in s), *variables,
+                 "HANDOFF_SECRETS", "HANDOFF_WEBHOOK_<NAME>"]:
+        assert f"`{word}`" in docs or word in docs, f"{word} is not documented in docs/ALERTS.md"
