@@ -67,11 +67,12 @@ def _execute(args: argparse.Namespace, *, kinds=None, force_digest=False) -> int
     from metrics.delivery import load_delivery_config
     from metrics.warehouse import open_warehouse
 
+    now = _now(args.now)
     config = load_delivery_config(args.secrets)
     catalog = open_catalog(args.catalog)
     warehouse = open_warehouse(args.warehouse, catalog=catalog)
     report = run_alerts(warehouse, catalog, config=config, rules_dir=args.rules or ALERTS_DIR,
-                        now=_now(args.now), dry_run=args.dry_run, kinds=kinds,
+                        now=now, dry_run=args.dry_run, kinds=kinds,
                         force_digest=force_digest)
     print_report(report, warehouse.as_of)
     return 1 if report.failures or report.failed else 0
