@@ -27,6 +27,7 @@ pages = {
                 default=True),
         st.Page("views/funnel.py", title="Funnel", icon=":material/filter_alt:"),
         st.Page("views/sla.py", title="SLA", icon=":material/timer:"),
+        st.Page("views/alerts.py", title="Alerts", icon=":material/notifications:"),
     ],
     "Marketing": [
         st.Page("views/volume.py", title="Lead volume & quality", icon=":material/groups:"),

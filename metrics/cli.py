@@ -18,6 +18,7 @@ from metrics.errors import MetricError
 COMMAND_MODULES = (
     "metrics.commands",
     "metrics.catalog_cli",
+    "metrics.alerts_cli",
     "metrics.ingest",
     "metrics.bench",
 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +20,8 @@ from metrics import analysis
 from metrics.definitions import MetricDefinition
 from metrics.errors import MetricError, QueryTimeout
 from metrics.selection import LeadFilter
+from metrics.targets import agreed_targets
 from metrics.paths import (
-    SQL_DIR,
     default_catalog_path,
     default_roles_path,
     default_warehouse_path,
@@ -218,22 +217,13 @@ def leads_matching(where: LeadFilter) -> int:
     return int(run_analysis("lead_count", where=where))
 
 
-def file_targets() -> dict[str, float]:
-    path = Path(SQL_DIR / "targets.toml")
-    try:
-        return {k: float(v) for k, v in tomllib.loads(path.read_text()).get("targets", {}).items()}
-    except (OSError, tomllib.TOMLDecodeError, ValueError):
-        return {}
-
-
 def targets() -> dict[str, float]:
     """Agreed targets: the file's defaults overridden by targets approvers set in the app."""
-    merged = file_targets()
     try:
-        merged.update(get_catalog().targets())
+        catalog = get_catalog()
     except (MetricError, AttributeError):
-        pass
-    return merged
+        catalog = None
+    return agreed_targets(catalog)
 
 
 def activations(name: str) -> list[tuple[int, dt.datetime]]:

@@ -13,19 +13,9 @@ from ui.format import escape_markdown, format_change, format_value, is_missing
 from metrics.definitions import SCORECARD_METRICS
 from metrics.profile import uncovered_comparison
 from metrics.selection import Selection, add_months
+from metrics.targets import attainment
 
 SCORECARD = SCORECARD_METRICS
-
-
-def attainment(value, target, direction: str) -> float | None:
-    """How much of the target is met, 1.0 = exactly; for 'down' metrics lower is better.
-
-    >>> attainment(0.6, 0.75, "up").__round__(6), attainment(25000, 20000, "down")
-    (0.8, 0.8)
-    """
-    if is_missing(value) or target in (None, 0) or (direction == "down" and value == 0):
-        return None
-    return value / target if direction == "up" else target / value
 
 
 def _value(result: data.MetricResult):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 PAGES = [("", "overview"), ("funnel", "funnel"), ("sla", "sla"), ("volume", "volume"),
-         ("campaigns", "campaigns"), ("definitions", "definitions"),
+         ("campaigns", "campaigns"), ("alerts", "alerts"), ("definitions", "definitions"),
          ("metric_detail?metric=mql_to_sal_rate&by=segment", "metric-explorer")]
 # One filter shape per page, so every section is seen filtered (labels, as the URL carries them).
 FILTERED = [("?segment=SMB", "overview-smb"), ("funnel?region=EMEA", "funnel-emea"),
