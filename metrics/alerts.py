@@ -42,11 +42,9 @@ from metrics.formatting import format_value, is_missing
 from metrics.model import StageModel
 from metrics.selection import add_months, quarter_start
 from metrics.sla import business_hours_between
-from metrics.targets import attainment
+from metrics.targets import MONTHS_PER_GRAIN, attainment
 from metrics.warehouse import Warehouse
 
-# Count and sum targets are agreed per month; other grains scale by their length.
-MONTHS_PER_GRAIN = {"week": 12 / 52.18, "month": 1.0, "quarter": 3.0}
 # The SLA queue is read for MQLs of at most this many days (deadlines fall within days).
 _QUEUE_DAYS = 60
 _QUEUE_LIMIT = 100_000

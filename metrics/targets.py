@@ -14,6 +14,10 @@ from metrics.errors import MetricError
 from metrics.formatting import is_missing
 from metrics.paths import SQL_DIR
 
+# Count and sum targets are agreed per month; other grains scale by their length.
+MONTHS_PER_GRAIN = {"day": 12 / 365.25, "week": 12 / 52.18, "month": 1.0, "quarter": 3.0,
+                    "year": 12.0}
+
 if TYPE_CHECKING:
     from metrics.catalog import Catalog
 

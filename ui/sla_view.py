@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from metrics.targets import MONTHS_PER_GRAIN
+
 REP_COLUMNS = {
     "rep_id": st.column_config.TextColumn("Rep id"),
     "rep_name": st.column_config.TextColumn("Rep"),
@@ -41,8 +43,6 @@ def waiting_sentence(counts, days: int) -> str:
         text += (f" Another **{int(counts['never_touched_older']):,}** older MQLs were never "
                  "touched at all; they count as breaches in the compliance figures above.")
     return text
-# Targets for counts are agreed per month; other grains scale by their length.
-MONTHS_PER_GRAIN = {"day": 12 / 365.25, "week": 12 / 52.18, "month": 1.0, "quarter": 3.0, "year": 12.0}
 
 
 def committed_mqls(monthly: float | None, grain: str) -> float | None:
