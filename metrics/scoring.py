@@ -518,7 +518,7 @@ def lift_table(wh: Warehouse, dimension: str, *, outcome: str = "won", start=Non
     return out
 
 
-def censoring_summary(profile: pd.DataFrame, wh: Warehouse) -> pd.DataFrame:
+def censoring_summary(wh: Warehouse, profile: pd.DataFrame) -> pd.DataFrame:
     """Per outcome: its maturity window, leads judged and leads still too recent to judge."""
     days = maturity_days(wh)
     leads = int(profile["leads"].sum())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 PAGES = ["views/overview.py", "views/funnel.py", "views/sla.py", "views/volume.py",
-         "views/campaigns.py", "views/definitions.py", "views/metric_detail.py",
+         "views/campaigns.py", "views/lead_scoring.py", "views/definitions.py", "views/metric_detail.py",
          "views/editor.py", "views/inbox.py", "views/history.py", "views/import_data.py"]
 
 # Bound widgets put their option labels in the URL (?channel=Paid+search), so a shared link

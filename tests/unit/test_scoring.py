@@ -144,7 +144,7 @@ def test_score_bands_counted_by_hand(profile):
 
 
 def test_censoring_leaves_recent_leads_out(wh, profile):
-    summary = scoring.censoring_summary(profile, wh).set_index("outcome")
+    summary = scoring.censoring_summary(wh, profile).set_index("outcome")
     assert summary["immature"].to_dict() == {"sal": 2, "opportunity": 2, "won": 2}
     assert summary["judged"].to_dict() == {"sal": 13, "opportunity": 13, "won": 13}
     assert summary.loc["won", "maturity_days"] == 180
@@ -158,7 +158,7 @@ def test_a_december_lead_is_judged_on_sal_once_30_days_have_passed(tmp_path):
     later = metrics.open_warehouse(build_scoring_warehouse(tmp_path / "later.duckdb",
                                                            as_of=dt.datetime(2026, 2, 2)))
     try:
-        summary = scoring.censoring_summary(scoring.score_profile(later), later)
+        summary = scoring.censoring_summary(later, scoring.score_profile(later))
         assert summary.set_index("outcome")["immature"].to_dict() == {
             "sal": 0, "opportunity": 2, "won": 2}
     finally:
