@@ -144,6 +144,12 @@ def _rule_leads_sql(wh: Warehouse, defn: MetricDefinition) -> str:
 
 # -- the per-lead base and its one-scan aggregate -------------------------------------------
 
+def unrecorded_outcomes(wh: Warehouse) -> tuple[str, ...]:
+    """Outcomes the data has no event of at all (HubSpot records no SAL): their rates are
+    unknown, not 0 %."""
+    return tuple(o for o in OUTCOMES if not wh.stage_events.get(o))
+
+
 def maturity_days(wh: Warehouse) -> dict[str, int]:
     """Days after the end of a lead's creation month before each outcome can be judged."""
     days = dict(DEFAULT_MATURITY_DAYS)
@@ -220,6 +226,7 @@ def score_profile(wh: Warehouse, *, start=None, end=None, where: Where = None,
     counts = [c for c in frame.columns if c != "score"]
     frame[counts] = frame[counts].astype("int64")
     frame["score"] = frame["score"].astype(float)
+    frame.attrs["unrecorded"] = unrecorded_outcomes(wh)
     return frame
 
 
@@ -253,8 +260,10 @@ def score_bands(profile: pd.DataFrame, *, width: int = BAND_WIDTH,
 
     Columns: band, leads, passed, passed_share (passed ÷ leads) and per outcome o: judged_o,
     reached_o, rate_o, ci_low_o, ci_high_o, too_small_o (fewer than `min_leads` judged), and
-    sal_acceptance (SAL ÷ passed leads judged on SAL: how sales received the band).
+    sal_acceptance (SAL ÷ passed leads judged on SAL: how sales received the band). Rates of
+    an outcome the data never records (profile.attrs['unrecorded']) are missing.
     """
+    unrecorded = profile.attrs.get("unrecorded", ())
     frame = _with_bands(profile, width)
     sums = [c for c in frame.columns if c not in ("score", "band", "band_low")]
     grouped = frame.groupby(["band_low", "band"], sort=True)[sums].sum().reset_index()
@@ -266,10 +275,12 @@ def score_bands(profile: pd.DataFrame, *, width: int = BAND_WIDTH,
         out[f"judged_{o}"] = grouped[f"judged_{o}"]
         out[f"reached_{o}"] = grouped[f"reached_{o}"]
         rates = _rates(grouped[f"reached_{o}"], grouped[f"judged_{o}"], min_leads)
+        if o in unrecorded:
+            rates[["rate", "ci_low", "ci_high"]] = math.nan
         for column in rates.columns:
             out[f"{column}_{o}"] = rates[column]
     acceptance = _rates(grouped["passed_reached_sal"], grouped["passed_judged_sal"], min_leads)
-    out["sal_acceptance"] = acceptance["rate"]
+    out["sal_acceptance"] = acceptance["rate"] if "sal" not in unrecorded else math.nan
     out["passed_judged_sal"] = grouped["passed_judged_sal"]
     return out
 
@@ -363,7 +374,11 @@ def outlook(profile: pd.DataFrame, counts: pd.Series, *, months: float,
         passed_reached_won=("passed_reached_won", "sum"))
     leads = float(frame["count"].sum())
 
+    unrecorded = profile.attrs.get("unrecorded", ())
+
     def expected(outcome: str) -> tuple[float, float]:
+        if outcome in unrecorded:
+            return math.nan, math.nan
         judged = bands[f"passed_judged_{outcome}"]
         rate = bands[f"passed_reached_{outcome}"] / judged.where(judged > 0)
         known = bands["count"].where(rate.notna(), 0.0)
@@ -424,10 +439,14 @@ def rule_agreement(wh: Warehouse, rule: MetricDefinition, *, start=None, end=Non
     out[counts] = out[counts].astype("int64")
     total = out["leads"].sum()
     out["share"] = out["leads"] / total if total else np.nan
+    unrecorded = unrecorded_outcomes(wh)
     for o in ("sal", "won"):
-        out[f"{o}_rate"] = _rates(out[f"reached_{o}"], out[f"judged_{o}"], min_leads)["rate"]
-    return out[["cell", "label", "leads", "share", "judged_sal", "reached_sal", "sal_rate",
-                "judged_won", "reached_won", "won_rate"]]
+        out[f"{o}_rate"] = (_rates(out[f"reached_{o}"], out[f"judged_{o}"], min_leads)["rate"]
+                            if o not in unrecorded else math.nan)
+    out = out[["cell", "label", "leads", "share", "judged_sal", "reached_sal", "sal_rate",
+               "judged_won", "reached_won", "won_rate"]]
+    out.attrs["unrecorded"] = unrecorded
+    return out
 
 
 def rule_disagreements(wh: Warehouse, rule: MetricDefinition, *, start=None, end=None,
@@ -504,6 +523,9 @@ def lift_table(wh: Warehouse, dimension: str, *, outcome: str = "won", start=Non
     base_rate = reached_all / judged_all if judged_all else math.nan
     groups[["leads", "reached"]] = groups[["leads", "reached"]].astype("int64")
     rates = _rates(groups["reached"], groups["leads"], min_leads)
+    if outcome in unrecorded_outcomes(wh):
+        rates[["rate", "ci_low", "ci_high"]] = math.nan
+        base_rate = math.nan
     out = pd.concat([groups[["value", "leads", "reached"]], rates], axis=1)
     divisor = base_rate if base_rate and not math.isnan(base_rate) else math.nan
     out["lift"] = out["rate"] / divisor
@@ -514,7 +536,8 @@ def lift_table(wh: Warehouse, dimension: str, *, outcome: str = "won", start=Non
     out = out[["value", "leads", "reached", "rate", "ci_low", "ci_high", "lift", "lift_low",
                "lift_high", "too_small"]]
     out.attrs.update(base_rate=base_rate, judged=judged_all, immature=all_leads - judged_all,
-                     outcome=outcome, dimension=dimension)
+                     outcome=outcome, dimension=dimension,
+                     unrecorded=outcome in unrecorded_outcomes(wh))
     return out
 
 

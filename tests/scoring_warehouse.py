@@ -110,9 +110,14 @@ def tables() -> dict[str, pd.DataFrame]:
     }
 
 
-def build_scoring_warehouse(path: Path, *, as_of: dt.datetime = AS_OF) -> Path:
+def build_scoring_warehouse(path: Path, *, as_of: dt.datetime = AS_OF,
+                            without_stages: tuple[str, ...] = ()) -> Path:
+    """The warehouse, optionally without the events of some stages (as a CRM that never
+    records them)."""
     def fill(con) -> None:
         for table, frame in tables().items():
+            if table == "lead_events":
+                frame = frame[~frame["stage"].isin(without_stages)]
             con.register("frame", frame)
             con.execute(f"INSERT INTO {table} ({', '.join(frame.columns)}) SELECT * FROM frame")
             con.unregister("frame")

@@ -51,12 +51,16 @@ def agreement_tiles(cells: pd.DataFrame) -> None:
         with column.container(border=True):
             share = "" if math.isnan(row.share) else f"{row.share:.0%} of the leads"
             st.metric(row.label, f"{row.leads:,}")
-            st.caption(" · ".join(p for p in (share, _outcome_words(row)) if p))
+            words = _outcome_words(row, cells.attrs.get("unrecorded", ()))
+            st.caption(" · ".join(p for p in (share, words) if p))
 
 
-def _outcome_words(row) -> str:
+def _outcome_words(row, unrecorded: tuple[str, ...]) -> str:
     parts = []
     for outcome, word in (("sal", "accepted by sales"), ("won", "won")):
+        if outcome in unrecorded:
+            parts.append(f"{word}: not recorded in this data")
+            continue
         judged, reached, rate = (getattr(row, f"judged_{outcome}"),
                                  getattr(row, f"reached_{outcome}"),
                                  getattr(row, f"{outcome}_rate"))
@@ -274,6 +278,6 @@ def show_rule_impact(old: MetricDefinition, new: MetricDefinition, selection: Se
                                   ("CRM's recorded MQLs", "crm"))}
     show_grid(outlook_table(looks), key=f"rule-impact-{new_name}")
     per_month = looks[new_name]["per_month"] - looks[old_name]["per_month"]
-    st.caption(f"{new_name} passes {per_month:+,.1f} MQLs per month compared with {old_name}. "
+    st.caption(f"{new_name} passes {per_month:+,.0f} MQLs per month compared with {old_name}. "
                f"Sales load uses {frame.attrs['reps']:,} sales reps and the "
                f"{frame.attrs['sla_hours']:g}-business-hour first-touch SLA.")

@@ -35,6 +35,11 @@ st.caption(":material/hourglass_top: Recent leads are still converting and are l
                        f"judge on {r.label} (needs {r.maturity_days} days after their "
                        "creation month)" for r in censoring.itertuples()) + ".")
 
+if profile.attrs.get("unrecorded"):
+    missing = ", ".join(scoring.OUTCOME_LABELS[o] for o in profile.attrs["unrecorded"])
+    st.info(f"The data records no {missing} events at all, so conversion to {missing} is "
+            "unknown here and left blank (not 0%).", icon=":material/info:")
+
 if rule is not None:
     st.subheader("The rule beside the CRM")
     st.caption("Which leads the agreed rule qualifies, against the MQL events the CRM recorded. "
@@ -73,8 +78,9 @@ else:
                f"Leads sorted by score, highest first: passing the top x% to sales captures y% "
                f"of the wins ({curve.attrs['reached']:,}) and of the pipeline of the "
                f"{curve.attrs['judged']:,} scored leads old enough to judge. The dotted line is "
-               f"a score that knows nothing. {curve.attrs['unscored']:,} leads without a score "
-               "are left out.", key="gains")
+               "a score that knows nothing."
+               + (f" {curve.attrs['unscored']:,} leads without a score are left out."
+                  if curve.attrs["unscored"] else ""), key="gains")
 
 st.subheader("What a threshold would mean")
 capacity = data.run_scoring("sales_capacity")
@@ -99,12 +105,15 @@ st.subheader("What lifts conversion")
 left, right = st.columns(2)
 dimensions = {**scoring.ATTRIBUTES, **scoring.BEHAVIOURS}
 dimension = left.selectbox("Group leads by", list(dimensions), format_func=dimensions.get,
-                           key="lift-dimension")
+                           index=list(dimensions).index("industry"), key="lift-dimension")
 outcome = right.selectbox("Conversion to", list(scoring.OUTCOMES),
                           format_func=lambda o: scoring.OUTCOME_LABELS[o], index=2,
                           key="lift-outcome")
 lift = data.run_scoring("lift_table", dimension, outcome=outcome, **where)
-if lift.empty or lift.attrs["judged"] == 0:
+if lift.attrs.get("unrecorded"):
+    empty_state(f"The data records no {scoring.OUTCOME_LABELS[outcome]} events, so conversion "
+                "to it cannot be measured; choose another outcome.")
+elif lift.empty or lift.attrs["judged"] == 0:
     empty_state(f"No lead of this period is old enough to judge on "
                 f"{scoring.OUTCOME_LABELS[outcome]} yet; widen the period to older leads.")
 else:

@@ -165,6 +165,27 @@ def test_a_december_lead_is_judged_on_sal_once_30_days_have_passed(tmp_path):
         later.close()
 
 
+def test_an_outcome_the_data_never_records_has_no_rate(tmp_path):
+    from scoring_warehouse import build_scoring_warehouse
+
+    # A CRM without a SAL stage (HubSpot): conversion to SAL is unknown, never 0 %.
+    no_sal = metrics.open_warehouse(build_scoring_warehouse(tmp_path / "no_sal.duckdb",
+                                                            without_stages=("sal",)))
+    try:
+        profile = scoring.score_profile(no_sal, start=START, end=END)
+        bands = scoring.score_bands(profile, min_leads=1).set_index("band")
+        assert bands["rate_sal"].isna().all() and bands["sal_acceptance"].isna().all()
+        assert bands.loc["90–100", "rate_won"] == 0.5  # won is still recorded
+        look = scoring.outlook(profile, scoring.threshold_counts(profile, 60), months=12,
+                               capacity=scoring.sales_capacity(no_sal))
+        assert math.isnan(look["sal_acceptance"])
+        assert look["mql_to_won"] == pytest.approx((2 * 0.5 + 3 * 0.5) / 9)
+        lift = scoring.lift_table(no_sal, "segment", outcome="sal", start=START, end=END)
+        assert lift.attrs["unrecorded"] and lift["rate"].isna().all()
+    finally:
+        no_sal.close()
+
+
 # -- gains -----------------------------------------------------------------------------------
 
 def test_gains_curve_counted_by_hand(profile):
