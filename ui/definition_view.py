@@ -475,7 +475,8 @@ def show_proposal(item: dict, selection: Selection, user: str | None) -> None:
                             selection=selection, key=widget_key("impact", name, version))
                 if name == RULE_NAME:
                     show_rule_impact(catalog.definition(name, active), defn, selection,
-                                     old_name=f"v{active} (active)", new_name=f"v{version}")
+                                     old_name=f"v{active} (active)",
+                                     new_name=f"v{version} (proposed)")
         base = item["base_version"]
         with st.expander(f"Changes to the text since v{base}" if base else "Definition text",
                          icon=":material/difference:", expanded=True):
