@@ -210,7 +210,10 @@ def lift_chart(table: pd.DataFrame, *, title: str) -> go.Figure:
     fig.add_vline(x=1, line={"color": NEUTRAL, "dash": "dot"})
     fig.add_scatter(
         x=shown["lift"], y=shown["value"].astype(str), mode="markers",
-        marker={"size": 10, "color": [SALES if v > 1 else MARKETING for v in shown["lift"]]},
+        # Coloured by what the interval supports, not by which side of 1 the point falls.
+        marker={"size": 10, "color": [SALES if low > 1 else MARKETING if high < 1 else NEUTRAL
+                                      for low, high in zip(shown["lift_low"],
+                                                           shown["lift_high"])]},
         error_x={"type": "data", "symmetric": False,
                  "array": (shown["lift_high"] - shown["lift"]).tolist(),
                  "arrayminus": (shown["lift"] - shown["lift_low"]).tolist()},
