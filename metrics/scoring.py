@@ -502,8 +502,10 @@ def lift_table(wh: Warehouse, dimension: str, *, outcome: str = "won", start=Non
     elif dimension == "touch_count":
         buckets = " ".join(f"WHEN n >= {low} THEN '{label}'"
                            for low, label in reversed(TOUCH_BUCKETS))
-        sql = (f"{with_clause}, counted AS (SELECT b.*, (SELECT COUNT(*) FROM touches t "
-               f"WHERE t.lead_id = b.lead_id AND {early}) AS n FROM base b) "
+        sql = (f"{with_clause}, early AS (SELECT b.lead_id, COUNT(*) AS n FROM base b "
+               f"JOIN touches t ON t.lead_id = b.lead_id AND {early} GROUP BY b.lead_id), "
+               "counted AS (SELECT b.*, COALESCE(e.n, 0) AS n FROM base b "
+               "LEFT JOIN early e ON e.lead_id = b.lead_id) "
                f"SELECT CASE {buckets} END AS value, {judged}, {reached} FROM counted b "
                "GROUP BY 1")
     else:
