@@ -92,3 +92,25 @@ def test_the_editor_shows_the_rule_change_side_by_side(app, demo_env, tmp_path, 
     assert float(rows["MQLs per month"]["Draft"].replace(",", "")) > float(
         rows["MQLs per month"]["v1 (active)"].replace(",", ""))
     assert "Expected SAL acceptance" in rows and "First touches per rep per working day (SLA)" in rows
+
+
+def test_the_inbox_shows_a_proposed_rule_side_by_side_and_history_keeps_it(app, demo_env,
+                                                                          tmp_path, monkeypatch):
+    monkeypatch.setenv("METRICS_CATALOG", str(tmp_path / "catalog.sqlite"))
+    monkeypatch.delenv("HANDOFF_LOCAL_MODE", raising=False)
+    catalog = metrics.open_catalog(tmp_path / "catalog.sqlite")
+    text = catalog.text("mql_rule").replace("lead_score >= 60", "lead_score >= 70")
+    version = catalog.propose("mql_rule", text, author="marketing.ops@example.com",
+                              reason="Sales is overloaded: pass fewer, better leads")
+    at = app("views/inbox.py", **{"as": "vp.sales@example.com"})
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    impact = _frame(at, "Measure")
+    assert {"v1 (active)", f"v{version} (proposed)"} <= set(impact.columns)
+    rows = {row["Measure"]: row for _, row in impact.iterrows()}
+    assert float(rows["MQLs per month"][f"v{version} (proposed)"].replace(",", "")) < float(
+        rows["MQLs per month"]["v1 (active)"].replace(",", ""))
+    history = app("views/history.py", metric="mql_rule")
+    assert not history.exception
+    versions = _frame(history, "Version")
+    assert list(versions["Version"]) == [f"v{version}", "v1"]
+    assert list(versions["Status"]) == ["proposed", "active"]
