@@ -86,7 +86,8 @@ st.subheader("What a threshold would mean")
 capacity = data.run_scoring("sales_capacity")
 months = view.months_of(selection)
 chosen = st.slider("Pass leads scoring at least", min_value=0, max_value=100, step=1,
-                   value=int(threshold) if threshold is not None else 60, key="score-threshold")
+                   value=int(threshold) if threshold is not None else 60, key="threshold",
+                   bind="query-params")
 looks = {f"Score ≥ {chosen}": scoring.outlook(profile, scoring.threshold_counts(profile, chosen),
                                               months=months, capacity=capacity)}
 if rule is not None:
@@ -105,10 +106,11 @@ st.subheader("What lifts conversion")
 left, right = st.columns(2)
 dimensions = {**scoring.ATTRIBUTES, **scoring.BEHAVIOURS}
 dimension = left.selectbox("Group leads by", list(dimensions), format_func=dimensions.get,
-                           index=list(dimensions).index("industry"), key="lift-dimension")
+                           index=list(dimensions).index("industry"), key="lift_by",
+                           bind="query-params")
 outcome = right.selectbox("Conversion to", list(scoring.OUTCOMES),
                           format_func=lambda o: scoring.OUTCOME_LABELS[o], index=2,
-                          key="lift-outcome")
+                          key="lift_to", bind="query-params")
 lift = data.run_scoring("lift_table", dimension, outcome=outcome, **where)
 if lift.attrs.get("unrecorded"):
     empty_state(f"The data records no {scoring.OUTCOME_LABELS[outcome]} events, so conversion "

@@ -44,7 +44,7 @@ def test_moving_the_threshold_changes_the_what_if(app):
     at = app(PAGE)
     before = _frame(at, "Measure")
     assert "Score ≥ 60" in before.columns and "CRM's recorded MQLs" in before.columns
-    at.slider(key="score-threshold").set_value(40).run()
+    at.slider(key="threshold").set_value(40).run()
     assert not at.exception
     after = _frame(at, "Measure")
     assert "Score ≥ 40" in after.columns
@@ -55,10 +55,19 @@ def test_moving_the_threshold_changes_the_what_if(app):
     assert "touches per rep per working day" in _texts(at)
 
 
+def test_a_shared_link_opens_the_same_threshold_and_lift(link):
+    at = link(PAGE, {"threshold": ["45"], "lift_by": ["Segment"], "lift_to": ["SAL"]})
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.slider(key="threshold").value == 45
+    assert at.selectbox(key="lift_by").value == "segment"
+    assert at.selectbox(key="lift_to").value == "sal"
+    assert "Score ≥ 45" in _frame(at, "Measure").columns
+
+
 @pytest.mark.parametrize("dimension", ["segment", "industry", "touch_kind", "touch_count"])
 def test_lift_tables_have_counts_intervals_and_judgements(app, dimension):
     at = app(PAGE)
-    at.selectbox(key="lift-dimension").set_value(dimension).run()
+    at.selectbox(key="lift_by").set_value(dimension).run()
     assert not at.exception, [e.value for e in at.exception]
     table = _frame(at, "lift")
     assert {"leads", "reached", "ci_low", "ci_high", "judgement"} <= set(table.columns)
@@ -70,7 +79,7 @@ def test_lift_tables_have_counts_intervals_and_judgements(app, dimension):
 def test_small_groups_are_marked_too_small(app):
     # Enterprise leads of one region are few in the 4,000-lead demo.
     at = app(PAGE, segment=["Enterprise"], region=["LATAM"])
-    at.selectbox(key="lift-dimension").set_value("industry").run()
+    at.selectbox(key="lift_by").set_value("industry").run()
     table = _frame(at, "lift")
     small = table[table["judgement"].str.startswith("too small")]
     # No lift is shown for them: the grid writes a missing value as a dash.
