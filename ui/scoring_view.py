@@ -21,6 +21,15 @@ OUTCOME_COLOURS = {"sal": PALETTE[0], "opportunity": PALETTE[2], "won": PALETTE[
 TOO_SMALL = "too small to judge"
 
 
+def sla_compliance(selection: Selection) -> float | None:
+    """First-touch SLA compliance over the period under the agreed metric (None: no value)."""
+    result = data.metric("sla_first_touch_compliance", start=selection.start, end=selection.end,
+                         grain="total", where=selection.where)
+    if not result.ok or result.frame is None or result.frame.empty:
+        return None
+    return float(result.frame["value"].iloc[0])
+
+
 def judged_end(selection: Selection):
     """The end of the span a per-month figure divides by: the period, cut at the data's as-of
     time (a quarter that is not over has fewer months of leads)."""
@@ -184,8 +193,10 @@ def outlook_table(looks: dict[str, dict[str, float]]) -> pd.DataFrame:
 
 
 def load_sentence(look: dict[str, float], current: dict[str, float],
-                  capacity: scoring.SalesCapacity, threshold: float) -> str:
-    """What the threshold asks of sales, in words, against the SLA and today's load."""
+                  capacity: scoring.SalesCapacity, threshold: float,
+                  compliance: float | None = None) -> str:
+    """What the threshold asks of sales, in words, against the SLA and today's load (and how
+    well today's load meets the SLA, when `compliance` is known)."""
     if not capacity.known:
         return ("The data names no sales reps (no reps table and no sales touches with a "
                 "rep), so the load per rep cannot be computed.")
@@ -197,7 +208,9 @@ def load_sentence(look: dict[str, float], current: dict[str, float],
             f"(the CRM's MQLs of the period: {current['first_touches_per_rep_day']:.2f}). "
             f"With {look['touches_per_lead']:.1f} sales touches per MQL, that is "
             f"{look['touches_per_rep_day']:.2f} touches per rep per working day "
-            f"(now {current['touches_per_rep_day']:.2f}).")
+            f"(now {current['touches_per_rep_day']:.2f})."
+            + (f" At today's load sales meets the first-touch SLA on {compliance:.1%} of MQLs."
+               if compliance is not None and not math.isnan(compliance) else ""))
 
 
 # -- lift ------------------------------------------------------------------------------------

@@ -96,7 +96,8 @@ if rule is not None:
 crm = scoring.outlook(profile, profile["passed"], months=months, capacity=capacity)
 looks["CRM's recorded MQLs"] = crm
 show_grid(view.outlook_table(looks), key="outlook")
-st.caption(view.load_sentence(looks[f"Score ≥ {chosen}"], crm, capacity, chosen))
+st.caption(view.load_sentence(looks[f"Score ≥ {chosen}"], crm, capacity, chosen,
+                             view.sla_compliance(selection)))
 st.caption("MQLs per month count the leads created in the period. Expected acceptance and win "
            "rate come from the leads sales actually worked in each score band (leads never "
            "passed have no outcome to learn from); the last row says on how many of the "

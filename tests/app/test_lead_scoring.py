@@ -53,6 +53,7 @@ def test_moving_the_threshold_changes_the_what_if(app):
     # A lower threshold passes more leads a month than the rule's 60.
     assert float(per_month["Score ≥ 40"].replace(",", "")) > float(old["Score ≥ 60"].replace(",", ""))
     assert "touches per rep per working day" in _texts(at)
+    assert "meets the first-touch SLA on" in _texts(at)
 
 
 def test_a_shared_link_opens_the_same_threshold_and_lift(link):
