@@ -294,6 +294,11 @@ def show_rule_impact(old: MetricDefinition, new: MetricDefinition, selection: Se
                                   ("CRM's recorded MQLs", "crm"))}
     show_grid(outlook_table(looks), key=f"rule-impact-{new_name}")
     per_month = looks[new_name]["per_month"] - looks[old_name]["per_month"]
-    st.caption(f"{new_name} passes {per_month:+,.0f} MQLs per month compared with {old_name}. "
+    if math.isnan(per_month) or round(per_month) == 0:
+        change = f"{new_name} passes about as many MQLs per month as {old_name}"
+    else:
+        change = (f"{new_name} passes {abs(per_month):,.0f} {'more' if per_month > 0 else 'fewer'}"
+                  f" MQLs per month than {old_name}")
+    st.caption(f"{change}. "
                f"Sales load uses {frame.attrs['reps']:,} sales reps and the "
                f"{frame.attrs['sla_hours']:g}-business-hour first-touch SLA.")
