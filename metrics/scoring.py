@@ -130,15 +130,19 @@ def rule_threshold(defn: MetricDefinition) -> float | None:
 
 
 def _rule_leads_sql(wh: Warehouse, defn: MetricDefinition) -> str:
-    """SELECT DISTINCT lead_id of the leads a rule definition returns (validated SQL)."""
+    """SELECT DISTINCT lead_id of the leads a rule definition returns (validated SQL), or a
+    DefinitionError when the definition is not a count of qualified leads."""
     if defn.kind != "count":
         raise DefinitionError(f"{defn.name} must be a count definition returning one row per "
                               f"qualified lead (kind: count), not a {defn.kind}.",
                               source=defn.source)
     query = wh.prepare(defn).query.copy()
+    # A count metric counts the rows whose value is not null (the compiler's COUNT(value)), so
+    # the leads the rule qualifies are exactly the ones its own count counts.
     select = (exp.select(exp.column("lead_id", table="r")).distinct()
               .from_(query.subquery("r"))
-              .where(exp.column("lead_id", table="r").is_(exp.null()).not_()))
+              .where(exp.column("lead_id", table="r").is_(exp.null()).not_())
+              .where(exp.column("value", table="r").is_(exp.null()).not_()))
     return select.sql("duckdb")
 
 

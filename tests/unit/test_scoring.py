@@ -15,7 +15,7 @@ import metrics
 from metrics import scoring
 from metrics.catalog import PermissionDeniedError, open_catalog
 from metrics.definitions import parse_definition
-from metrics.errors import QueryError
+from metrics.errors import DefinitionError, QueryError
 from metrics.paths import METRICS_DIR
 
 START, END = dt.datetime(2025, 1, 1), dt.datetime(2026, 1, 1)
@@ -95,6 +95,25 @@ def test_rule_qualification_equals_an_independent_computation(wh, where, pick):
     assert set(disagreements["lead_id"]) == expected ^ crm
     only_rule = set(disagreements.loc[disagreements["disagreement"] == "only the rule", "lead_id"])
     assert only_rule == expected - crm
+
+
+def test_a_rule_counts_the_leads_its_own_count_counts(wh, rule):
+    # A null value is not counted by the metric, so it does not qualify the lead either.
+    text = _rule_text("lead_score IS NOT NULL OR lead_score IS NULL").replace(
+        "1 AS value", "CASE WHEN lead_score >= 60 THEN 1 END AS value")
+    cased = parse_definition(text, source="cased rule")
+    assert (scoring.rule_agreement(wh, cased, start=START, end=END)["leads"].tolist()
+            == scoring.rule_agreement(wh, rule, start=START, end=END)["leads"].tolist())
+    assert wh.query(cased, grain="total")["value"].iloc[0] == 9  # S01-S07, S13, S14
+
+
+def test_a_rule_that_is_not_a_count_is_refused_in_words(wh):
+    ratio = parse_definition(_rule_text("lead_score >= 60").replace(
+        "-- kind: count", "-- kind: ratio").replace(
+        "1 AS value", "1 AS numerator, 1 AS denominator"), source="ratio rule")
+    with pytest.raises(DefinitionError, match="must be a count definition returning one row "
+                                              "per qualified lead"):
+        scoring.rule_agreement(wh, ratio, start=START, end=END)
 
 
 def test_rule_against_crm_counts_and_outcomes(wh, rule):
