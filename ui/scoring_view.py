@@ -54,6 +54,19 @@ def rule_sentence(rule: MetricDefinition) -> str:
             f"{' and '.join(rule.owners)}: {what}.")
 
 
+def rule_problem(rule: MetricDefinition, selection: Selection) -> str | None:
+    """None when the rule runs on this warehouse, else a sentence saying why not and what to do
+    (a rule can break on imported data that lacks a column it reads)."""
+    try:
+        data.run_scoring("rule_agreement", rule, start=selection.start, end=selection.end,
+                         where=selection.where)
+    except MetricError as exc:
+        return (f"The MQL rule `{rule.name}` v{rule.version} cannot run on this warehouse: "
+                f"{escape_markdown(str(exc))} Propose a fixed version in the editor; the score "
+                "analyses below do not need the rule.")
+    return None
+
+
 def agreement_tiles(cells: pd.DataFrame) -> None:
     """Four tiles: how many leads the rule and the CRM agree and disagree on, with outcomes."""
     for column, row in zip(st.columns(4), cells.itertuples()):

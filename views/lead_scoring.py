@@ -18,9 +18,13 @@ if rule is None:
                "so the page cannot compare a rule with the CRM; the score analyses below still "
                "work.", icon=":material/rule:")
 else:
-    st.markdown(view.rule_sentence(rule))
+    if problem := view.rule_problem(rule, selection):
+        st.error(problem, icon=":material/rule:")
+    else:
+        st.markdown(view.rule_sentence(rule))
     st.page_link("views/editor.py", label="Propose a change to the rule",
                  icon=":material/edit_note:", query_params=link_params(metric=rule.name))
+    rule = None if problem else rule
 
 where = dict(start=selection.start, end=selection.end, where=selection.where)
 profile = data.run_scoring("score_profile", rules={"rule": rule} if rule else {}, **where)

@@ -124,3 +124,23 @@ def test_the_inbox_shows_a_proposed_rule_side_by_side_and_history_keeps_it(app, 
     versions = _frame(history, "Version")
     assert list(versions["Version"]) == [f"v{version}", "v1"]
     assert list(versions["Status"]) == ["proposed", "active"]
+
+
+def test_a_rule_that_cannot_run_is_said_and_the_score_analyses_still_show(app, demo_env,
+                                                                          tmp_path, monkeypatch):
+    monkeypatch.setenv("METRICS_CATALOG", str(tmp_path / "catalog.sqlite"))
+    monkeypatch.delenv("HANDOFF_LOCAL_MODE", raising=False)
+    catalog = metrics.open_catalog(tmp_path / "catalog.sqlite")
+    # A valid metric, but a ratio: it no longer says which leads qualify.
+    text = (catalog.text("mql_rule").replace("-- kind: count", "-- kind: ratio")
+            .replace("-- unit: count", "-- unit: percent")
+            .replace("1 AS value", "1 AS numerator, 1 AS denominator"))
+    version = catalog.propose("mql_rule", text, author="marketing.ops@example.com")
+    catalog.approve("mql_rule", version, user="cmo@example.com")
+    assert catalog.approve("mql_rule", version, user="vp.sales@example.com") == "active"
+    at = app(PAGE)
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("cannot run on this warehouse" in e.value and "count definition" in e.value
+               for e in at.error), [e.value for e in at.error]
+    assert not at.metric  # no rule-versus-CRM tiles
+    assert "band" in _frame(at, "band").columns
