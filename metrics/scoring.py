@@ -315,7 +315,8 @@ def gains_curve(profile: pd.DataFrame, *, outcome: str = "won") -> pd.DataFrame:
                           "outcome_share": [0.0 if total_reached else np.nan],
                           "pipeline_share": [0.0 if total_pipeline else np.nan]})
     curve = pd.concat([start, curve], ignore_index=True)
-    curve.attrs.update(unscored=int(profile.loc[profile["score"].isna(), f"judged_{outcome}"].sum()),
+    unscored = profile.loc[profile["score"].isna(), f"judged_{outcome}"].sum()
+    curve.attrs.update(unscored=int(unscored),
                        judged=int(total_judged), reached=int(total_reached), outcome=outcome)
     return curve
 

@@ -94,7 +94,8 @@ def tables() -> dict[str, pd.DataFrame]:
                                 created_at + DAY + pd.Timedelta(hours=2 + n), "sales", "call",
                                 None, owner))
     return {
-        "reps": pd.DataFrame([("R1", "Ana Ruiz", "sales", "NA"), ("R2", "Ben Okafor", "sales", "NA"),
+        "reps": pd.DataFrame([("R1", "Ana Ruiz", "sales", "NA"),
+                              ("R2", "Ben Okafor", "sales", "NA"),
                               ("M1", "Mia Chen", "marketing", "NA")],
                              columns=["rep_id", "name", "team", "region"]),
         "leads": pd.DataFrame(leads, columns=["lead_id", "created_at", "source_channel",

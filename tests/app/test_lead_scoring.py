@@ -51,7 +51,8 @@ def test_moving_the_threshold_changes_the_what_if(app):
     per_month = {row["Measure"]: row for _, row in after.iterrows()}["MQLs per month"]
     old = {row["Measure"]: row for _, row in before.iterrows()}["MQLs per month"]
     # A lower threshold passes more leads a month than the rule's 60.
-    assert float(per_month["Score ≥ 40"].replace(",", "")) > float(old["Score ≥ 60"].replace(",", ""))
+    assert (float(per_month["Score ≥ 40"].replace(",", ""))
+            > float(old["Score ≥ 60"].replace(",", "")))
     assert "touches per rep per working day" in _texts(at)
     assert "meets the first-touch SLA on" in _texts(at)
 
@@ -101,7 +102,7 @@ def test_the_editor_shows_the_rule_change_side_by_side(app, demo_env, tmp_path, 
     rows = {row["Measure"]: row for _, row in impact.iterrows()}
     assert float(rows["MQLs per month"]["Draft"].replace(",", "")) > float(
         rows["MQLs per month"]["v1 (active)"].replace(",", ""))
-    assert "Expected SAL acceptance" in rows and "First touches per rep per working day (SLA)" in rows
+    assert {"Expected SAL acceptance", "First touches per rep per working day (SLA)"} <= set(rows)
 
 
 def test_the_inbox_shows_a_proposed_rule_side_by_side_and_history_keeps_it(app, demo_env,
