@@ -32,6 +32,7 @@ pages = {
     "Marketing": [
         st.Page("views/volume.py", title="Lead volume & quality", icon=":material/groups:"),
         st.Page("views/campaigns.py", title="Campaigns", icon=":material/campaign:"),
+        st.Page("views/lead_scoring.py", title="Lead scoring", icon=":material/leaderboard:"),
     ],
     "Definitions": [
         st.Page("views/definitions.py", title="Glossary & catalog", icon=":material/menu_book:"),

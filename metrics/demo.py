@@ -13,6 +13,10 @@ What it models, and why:
 * the funnel lead -> mql -> sal -> sql -> opportunity -> won/lost, with sales rejecting some MQLs
   (`disqualified`/`recycled` with a reason), recycled leads that come back as MQLs, a few skipped
   stages, and sales/partner-sourced leads entering at sal/sql without an MQL;
+* lead scoring: the score is a noisy reading of each buyer's unobserved intent, which drives
+  acceptance, SQL, opportunity and win, and engagement (marketing touches); marketing passes
+  leads once the score crosses the threshold of sql/metrics/mql_rule.sql, and demo requests
+  whatever the score; industries differ in win rate;
 * follow-up speed per rep against the 8-business-hour SLA of sql/model.toml (some reps are fast,
   some habitually late, a few MQLs are never touched), multi-touch marketing journeys;
 * censoring: nothing happens after `as_of`, so recent cohorts visibly have not converted yet.
@@ -101,6 +105,14 @@ _SEG_CYCLE_DAYS = np.array([24.0, 50.0, 110.0, 50.0])
 _REGION_MIX = np.array([0.50, 0.28, 0.14, 0.08])
 _REGION_UTC_OFFSET_H = np.array([-5.0, 1.0, 8.0, -3.0])  # working hours of the people there
 _INDUSTRY_MIX = np.array([0.24, 0.15, 0.12, 0.12, 0.10, 0.08, 0.07, 0.12])
+# Win-rate multipliers per industry (mean about 1): software and finance buy, education and
+# retail rarely close. The attributes a lift table should find.
+_INDUSTRY_WIN = np.array([1.3, 1.25, 1.0, 0.95, 0.75, 0.55, 0.85, 1.0]) / 1.03
+# Lead score and intent: score mean shift per standard deviation of intent, and how strongly
+# intent lifts acceptance, SQL, opportunity and win (log scale).
+_INTENT_SCORE = 0.12
+_INTENT_LIFT = 0.35
+_MQL_THRESHOLD = 60  # the threshold of sql/metrics/mql_rule.sql v1
 # Share of rejections that are disqualifications (rest: recycled), and the reasons, by channel:
 # social and content bring students and bad data, events bring competitors and customers.
 _DISQUALIFY_SHARE = np.array([0.50, 0.48, 0.45, 0.65, 0.45, 0.48, 0.60, 0.40, 0.50])
@@ -450,9 +462,16 @@ def _simulate_chunk(world: _World, chunk: int, first: int, stop: int) -> dict[st
     segment = np.where(rand() < _NULL_SEGMENT_SHARE, -1, segment)
     seg = np.where(segment < 0, 3, segment)  # row of the per-segment tables
     industry = _choose(rand(), np.cumsum(_INDUSTRY_MIX)[None, :], np.zeros(n, np.int64))
+    # Intent: how ready the buyer really is, which nobody observes. The lead score is a noisy
+    # reading of it (correlation about 0.6), engagement follows it, and so does every later
+    # stage: the score predicts conversion, imperfectly, as a real scoring model does.
+    intent = rng.standard_normal(n)
     concentration = 8.0
-    score_mean = np.clip(_SCORE[channel] + 0.05 * (segment == ENTERPRISE), 0.05, 0.95)
+    score_mean = np.clip(_SCORE[channel] + 0.05 * (segment == ENTERPRISE) + _INTENT_SCORE * intent,
+                         0.05, 0.95)
     score = np.round(100 * rng.beta(score_mean * concentration, (1 - score_mean) * concentration))
+    # Mean 1 over leads, so the channel and segment rates of the tables stay the averages.
+    intent_lift = np.exp(_INTENT_LIFT * intent - _INTENT_LIFT ** 2 / 2)
     sourced = np.select([channel == PARTNER, channel == OUTBOUND], [2, 1], 0)
     noise = rand()
     sourced = np.where((sourced == 0) & (noise < 0.015), 1, sourced)  # SDR-logged inbound
@@ -463,10 +482,16 @@ def _simulate_chunk(world: _World, chunk: int, first: int, stop: int) -> dict[st
     owner = world.sales_lookup.pick(region, rand())
     speed = world.rep_speed_hours[owner]
 
-    # Entry into the funnel. A higher score makes an MQL more likely around the channel rate.
-    var = score_mean * (1 - score_mean) / (concentration + 1)
-    tilt = np.exp(3.0 * (score / 100 - score_mean) - 4.5 * var)
-    qualifies = rand() < np.clip(_QUALIFY[channel] * tilt, 0, 0.97)
+    # Entry into the funnel. Marketing's automation passes leads once their score crosses the
+    # threshold of sql/metrics/mql_rule.sql (a soft step: scores are updated in batches and
+    # some are overridden), and demo requests pass whatever the score; scaled per channel so
+    # each channel keeps its qualification rate.
+    hand_raise = rand() < 0.12 * intent_lift  # demo requests (MQL within the hour), by buyers
+    step = 1.0 / (1.0 + np.exp(-(score - _MQL_THRESHOLD) / 3.0))
+    raw = np.where(hand_raise, 0.8, 0.03 + 0.85 * step)
+    mean_raw = (np.bincount(channel, weights=raw, minlength=len(CHANNELS))
+                / np.maximum(np.bincount(channel, minlength=len(CHANNELS)), 1))
+    qualifies = rand() < np.clip(_QUALIFY[channel] * raw / mean_raw[channel], 0, 0.97)
     # Sales- and partner-sourced leads often skip marketing qualification.
     direct = (channel == OUTBOUND) | (channel == PARTNER)
     entry_draw = rand()
@@ -476,7 +501,6 @@ def _simulate_chunk(world: _World, chunk: int, first: int, stop: int) -> dict[st
     entry = np.where(qualifies & direct & (entry_draw > np.where(channel == OUTBOUND, 0.80, 0.85)),
                      SQL, entry)
     is_mql = entry == MQL
-    hand_raise = rand() < 0.12  # demo requests: MQL within the hour
     t_mql = created + np.where(hand_raise, 7200 * rand(), lognormal(_MQL_DAYS[channel], 1.1) * _DAY)
     t_entry = created + lognormal(np.where(entry == SAL, 6.0, 12.0), 0.8) * _DAY
 
@@ -488,7 +512,8 @@ def _simulate_chunk(world: _World, chunk: int, first: int, stop: int) -> dict[st
     t_ft = np.where(off_hours, t_mql + lognormal(1.5, 0.7) * 3600, t_mql)
     office = is_mql & ~off_hours  # only MQLs need the (costlier) business-hour arithmetic
     t_ft[office] = _add_business_hours(t_mql[office], delay_bh[office])
-    accept_p = np.clip(_ACCEPT[channel] * _SEG_ACCEPT[seg] * (0.85 + 0.3 * score / 100), 0, 0.95)
+    accept_p = np.clip(_ACCEPT[channel] * _SEG_ACCEPT[seg] * (0.85 + 0.3 * score / 100)
+                       * np.sqrt(intent_lift), 0, 0.95)
     outcome_draw = rand()
     stuck = np.where(untouched, outcome_draw < 0.55, outcome_draw < 0.03)
     accepted = is_mql & ~untouched & ~stuck & (rand() < accept_p)
@@ -516,13 +541,16 @@ def _simulate_chunk(world: _World, chunk: int, first: int, stop: int) -> dict[st
     # Pipeline: SAL -> SQL -> opportunity -> won/lost, slower and bigger up-market.
     has_sal = (entry == SAL) | (accepted & ~skip_sal) | accepted2
     t_sal = np.select([entry == SAL, accepted], [t_entry, t_decision], t_decision2)
-    to_sql = has_sal & (rand() < _SAL_SQL[channel] * (1.0 - 0.05 * (segment == ENTERPRISE)))
+    to_sql = has_sal & (rand() < np.clip(_SAL_SQL[channel] * (1.0 - 0.05 * (segment == ENTERPRISE))
+                                         * _relative(intent_lift, has_sal), 0, 0.95))
     t_sql = np.select([entry == SQL, skip_sal], [t_entry, t_decision],
                       t_sal + lognormal(_SEG_SAL_SQL_DAYS[seg], 0.8) * _DAY)
     has_sql = to_sql | (entry == SQL) | skip_sal
-    has_opp = has_sql & (rand() < _SQL_OPP[channel])
+    has_opp = has_sql & (rand() < np.clip(_SQL_OPP[channel] * _relative(intent_lift, has_sql),
+                                          0, 0.95))
     t_opp = t_sql + lognormal(_SEG_SQL_OPP_DAYS[seg], 0.7) * _DAY
-    won = has_opp & (rand() < np.clip(_WIN[channel] * _SEG_WIN[seg], 0, 0.9))
+    won = has_opp & (rand() < np.clip(_WIN[channel] * _SEG_WIN[seg] * _INDUSTRY_WIN[industry]
+                                      * _relative(intent_lift, has_opp), 0, 0.9))
     t_close = t_opp + lognormal(_SEG_CYCLE_DAYS[seg], 0.55) * np.where(won, 1.0, 1.15) * _DAY
     lost_reason = _LOST_CODES[_choose(rand(), np.cumsum(_LOST_MIX)[None, :],
                                       np.zeros(n, np.int64))]
@@ -557,9 +585,12 @@ def _simulate_chunk(world: _World, chunk: int, first: int, stop: int) -> dict[st
     in_person = (creation_kind == EVENT_VISIT) | (creation_kind == WEBINAR)
     mkt.add(channel != OUTBOUND, created, creation_kind, np.where(in_person, field_rep, -1),
             campaign=campaign)
-    mkt.spread(rng, np.where(is_mql, rng.binomial(5, 0.45, n), 0), created, t_mql)
+    # Engaged buyers open, click and attend more: behaviour that really lifts conversion.
+    engagement = np.clip(0.1 * intent, -0.25, 0.3)
+    mkt.spread(rng, np.where(is_mql, rng.binomial(5, 0.45 + engagement), 0), created, t_mql)
     mkt.spread(rng, np.where(is_mql, rng.binomial(3, 0.4, n), 0), t_mql, t_mql + 150 * _DAY)
-    mkt.spread(rng, np.where(is_mql, 0, rng.binomial(3, 0.35, n)), created, created + 120 * _DAY)
+    mkt.spread(rng, np.where(is_mql, 0, rng.binomial(3, 0.35 + engagement)), created,
+               created + 120 * _DAY)
     mkt_columns = mkt.columns()
     touch_lead, touch_t, touch_kind, touch_actor, touch_campaign = mkt_columns
     nurture = touch_kind < 0  # spread() leaves kind/campaign to be chosen here, all at once
@@ -626,6 +657,18 @@ def _simulate_chunk(world: _World, chunk: int, first: int, stop: int) -> dict[st
         "touches": _touch_frame(lead_num, mkt_columns, sales.columns()),
         "opportunities": opp_frame,
     }
+
+
+def _relative(lift: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """`lift` over its mean among the leads that reached a stage: leads that got that far
+    already have more intent than average, so without this every later rate would drift above
+    the channel tables' values.
+
+    >>> _relative(np.array([1.0, 2.0, 3.0]), np.array([False, True, True])).tolist()
+    [0.4, 0.8, 1.2]
+    """
+    mean = lift[among].mean() if among.any() else 1.0
+    return lift / mean
 
 
 def _choose(u: np.ndarray, cum: np.ndarray, row: np.ndarray) -> np.ndarray:

@@ -232,3 +232,44 @@ def activations(name: str) -> list[tuple[int, dt.datetime]]:
         return list(get_catalog().activations(name))
     except (MetricError, AttributeError):
         return []
+
+
+# -- lead scoring --------------------------------------------------------------------------------
+# A rule definition travels into the cache as (name, version, text), so a draft's text is part of
+# the key and nothing unhashable is hashed; it is parsed again inside.
+_DEFINITION = "__definition__"
+
+
+def _key_value(value):
+    if isinstance(value, MetricDefinition):
+        return (_DEFINITION, value.name, value.version, value.text)
+    if isinstance(value, dict):
+        return ("__dict__", tuple(sorted((k, _key_value(v)) for k, v in value.items())))
+    return value
+
+
+def _from_key(value):
+    from metrics.definitions import parse_definition
+
+    if isinstance(value, tuple) and value and value[0] == _DEFINITION:
+        _, name, version, text = value
+        return parse_definition(text, source=f"{name} v{version}", version=version,
+                                expected_name=name)
+    if isinstance(value, tuple) and value and value[0] == "__dict__":
+        return {k: _from_key(v) for k, v in value[1]}
+    return value
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=500, show_spinner=False)
+def _cached_scoring(stamp, function: str, args: tuple, kwargs: tuple):
+    from metrics import scoring
+
+    return getattr(scoring, function)(get_warehouse(), *[_from_key(a) for a in args],
+                                      **{k: _from_key(v) for k, v in kwargs})
+
+
+def run_scoring(function: str, *args, **kwargs):
+    """One of metrics.scoring's warehouse functions, cached by warehouse, arguments and the text
+    of every rule definition passed (so a draft rule is never served another's numbers)."""
+    return _cached_scoring(warehouse_stamp(), function, tuple(_key_value(a) for a in args),
+                           tuple(sorted((k, _key_value(v)) for k, v in kwargs.items())))

@@ -38,6 +38,8 @@ from ui.impact import (
 )
 from ui.metric_view import trend_table
 from ui.filters import link_params
+from ui.scoring_view import show_rule_impact
+from metrics.scoring import RULE_NAME
 from metrics.selection import GRAIN_LABELS, LeadFilter, Selection
 
 _FLASH_KEY = "_definition_flash"
@@ -471,6 +473,10 @@ def show_proposal(item: dict, selection: Selection, user: str | None) -> None:
                             version_results(name, version, selection), defn=defn,
                             old_name=f"v{active}", new_name=f"v{version}",
                             selection=selection, key=widget_key("impact", name, version))
+                if name == RULE_NAME:
+                    show_rule_impact(catalog.definition(name, active), defn, selection,
+                                     old_name=f"v{active} (active)",
+                                     new_name=f"v{version} (proposed)")
         base = item["base_version"]
         with st.expander(f"Changes to the text since v{base}" if base else "Definition text",
                          icon=":material/difference:", expanded=True):

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
+from metrics.scoring import RULE_NAME
 from ui import auth, data, definition_view as view, filters
+from ui.scoring_view import show_rule_impact
 from ui.format import escape_markdown
 from ui.impact import check_draft, text_diff
 
@@ -52,6 +54,9 @@ if check.valid and not check.unchanged:
         view.show_impact(view.version_results(name, active.version, selection), draft,
                          defn=check.definition, old_name=f"v{active.version}", new_name="draft",
                          new_role="", selection=selection, key="editor")
+        if name == RULE_NAME:
+            show_rule_impact(active, check.definition, selection,
+                             old_name=f"v{active.version} (active)", new_name="Draft")
         with st.expander("The draft's rows on these filters", icon=":material/table:"):
             view.show_result_preview(draft[0], key="editor-draft")
 

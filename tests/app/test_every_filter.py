@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-PAGES = ["views/overview.py", "views/funnel.py", "views/sla.py", "views/volume.py",
-         "views/campaigns.py", "views/definitions.py", "views/metric_detail.py",
-         "views/editor.py", "views/inbox.py", "views/history.py", "views/import_data.py"]
+PAGES = ["views/overview.py", "views/funnel.py", "views/sla.py", "views/alerts.py",
+         "views/volume.py", "views/campaigns.py", "views/lead_scoring.py", "views/definitions.py",
+         "views/metric_detail.py", "views/editor.py", "views/inbox.py", "views/history.py",
+         "views/import_data.py"]
 
 # Bound widgets put their option labels in the URL (?channel=Paid+search), so a shared link
 # carries labels; CAMPAIGN stands for the label of a paid-search campaign of the demo.
@@ -76,7 +77,7 @@ def test_page_opens_under_filter(link_with, page, shape):
 
 
 FILTERED_PAGES = ["views/overview.py", "views/funnel.py", "views/sla.py", "views/volume.py",
-                  "views/campaigns.py", "views/metric_detail.py"]
+                  "views/campaigns.py", "views/lead_scoring.py", "views/metric_detail.py"]
 
 
 GRAIN_PAGES = ["views/sla.py", "views/volume.py", "views/metric_detail.py"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 PAGES = ["views/overview.py", "views/funnel.py", "views/sla.py", "views/volume.py",
-         "views/campaigns.py", "views/definitions.py", "views/metric_detail.py"]
+         "views/campaigns.py", "views/lead_scoring.py", "views/definitions.py",
+         "views/metric_detail.py"]
 
 
 def _texts(at) -> str:

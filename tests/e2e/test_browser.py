@@ -6,13 +6,15 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 PAGES = [("", "overview"), ("funnel", "funnel"), ("sla", "sla"), ("volume", "volume"),
-         ("campaigns", "campaigns"), ("alerts", "alerts"), ("definitions", "definitions"),
+         ("campaigns", "campaigns"), ("lead_scoring", "lead-scoring"), ("alerts", "alerts"),
+         ("definitions", "definitions"),
          ("metric_detail?metric=mql_to_sal_rate&by=segment", "metric-explorer")]
 # One filter shape per page, so every section is seen filtered (labels, as the URL carries them).
 FILTERED = [("?segment=SMB", "overview-smb"), ("funnel?region=EMEA", "funnel-emea"),
             ("sla?channel=Paid+search&grain=Week", "sla-paid-search"),
             ("volume?segment=Enterprise&range=Year+to+date", "volume-enterprise-ytd"),
             ("campaigns?segment=SMB&region=NA", "campaigns-smb-na"),
+            ("lead_scoring?segment=Enterprise", "lead-scoring-enterprise"),
             ("definitions?segment=SMB", "definitions-smb"),
             ("metric_detail?metric=win_rate&segment=Mid-Market", "metric-explorer-mid-market"),
             ("import_data?region=EMEA&range=Last+quarter", "import-emea")]

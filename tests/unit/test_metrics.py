@@ -23,6 +23,9 @@ CASES = [
     ("mqls", 5, {JAN: 2, FEB: 2, MAR: 1}),
     # Created-month cohorts: Jan 2 of 4 (L1 L2; not L3 L7), Feb 2/2, Mar 1/1.
     ("mql_rate", 5 / 7, {JAN: 0.5, FEB: 1.0, MAR: 1.0}),
+    # The MQL rule (score >= 60), by created month: Jan L1 (80) L2 (60), Feb L5 (70), Mar L6 (90);
+    # not L3 (no score), L4 (40), L7 (50).
+    ("mql_rule", 4, {JAN: 2, FEB: 1, MAR: 1}),
     # Scores: Jan 80 60 50 (L3 has none), Feb 40 70, Mar 90.
     ("avg_lead_score", 390 / 6, {JAN: 190 / 3, FEB: 55.0, MAR: 90.0}),
     # MQL cohort L1 L2 L4 L5 L6; only L1 has a SAL event (L2 skipped it).
