@@ -45,4 +45,5 @@ pages = {
         st.Page("views/import_data.py", title="Import", icon=":material/upload_file:"),
     ],
 }
-st.navigation(pages).run()
+# Every page listed: the meeting should not have to find the inbox behind "View more".
+st.navigation(pages, expanded=True).run()
