@@ -48,10 +48,12 @@ from metrics.sql_guard import validate_definition
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: review_items (notes, decisions and action items of a review)
 BUSY_TIMEOUT_SECONDS = 30.0
 STATUSES = ("proposed", "active", "superseded", "rejected")
 TARGET_GRAINS = ("any", "day", "week", "month", "quarter", "total")
+REVIEW_ITEM_KINDS = ("note", "decision", "action")
+ACTION_STATUSES = ("open", "done", "dropped")
 FILE_AUTHOR = "file"
 
 _SCHEMA = (
@@ -113,6 +115,19 @@ _SCHEMA = (
         user TEXT NOT NULL,
         title TEXT NOT NULL,
         payload TEXT NOT NULL)""",
+    # What a review meeting wrote down beside its frozen numbers; actions stay open until closed.
+    """CREATE TABLE IF NOT EXISTS review_items (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        snapshot_id INTEGER NOT NULL REFERENCES snapshots (id),
+        kind TEXT NOT NULL CHECK (kind IN ('note', 'decision', 'action')),
+        text TEXT NOT NULL,
+        owner_team TEXT,
+        due_on TEXT,
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'dropped')),
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        closed_by TEXT,
+        closed_at TEXT)""",
     # The last text seen of each definition file, so an unchanged file costs one comparison.
     """CREATE TABLE IF NOT EXISTS file_sync (
         name TEXT PRIMARY KEY,
@@ -954,6 +969,97 @@ class Catalog:
             raise UnknownMetricError(f"there is no snapshot {snapshot_id}; `snapshots()` lists "
                                      "the saved ones.")
         return {**dict(row), "payload": json.loads(row["payload"])}
+
+    # -- what a review wrote down -----------------------------------------------------------
+    def add_review_item(self, snapshot_id: int, kind: str, text: str, *, user: str,
+                        owner_team: str | None = None,
+                        due_on: dt.date | str | None = None) -> int:
+        """Write a note, a decision or an action item into a saved review; return its id.
+
+        Editors, approvers and admins write into reviews (viewers read them). An action item
+        needs the team that owns it and a due date; it stays open until `close_action`.
+        """
+        user = normalize_email(user)
+        kind = (kind or "").strip().lower()
+        text = (text or "").strip()
+        if kind not in REVIEW_ITEM_KINDS:
+            raise CatalogError(f"a review item is a {', '.join(REVIEW_ITEM_KINDS[:-1])} or "
+                               f"{REVIEW_ITEM_KINDS[-1]}, not '{kind}'.")
+        if not text:
+            raise CatalogError(f"write what the {kind} says before adding it.")
+        if not self.roles.person(user).may_edit:
+            raise PermissionDeniedError(
+                f"{user or 'an anonymous user'} is {_article(self.roles.role(user))}; editors, "
+                "approvers and admins write notes, decisions and actions into a review.")
+        team = (owner_team or "").strip().lower() or None
+        due = None
+        if kind == "action":
+            if team not in TEAMS:
+                raise CatalogError(f"an action item needs the team that owns it: one of "
+                                   f"{_join(list(TEAMS))}.")
+            try:
+                due = (due_on if isinstance(due_on, dt.date)
+                       else dt.date.fromisoformat(str(due_on or "").strip())).isoformat()
+            except ValueError:
+                raise CatalogError(f"an action item needs a due date as YYYY-MM-DD, not "
+                                   f"{due_on!r}.") from None
+        with self._write() as con:
+            review = con.execute("SELECT title FROM snapshots WHERE id = ?",
+                                 (int(snapshot_id),)).fetchone()
+            if review is None:
+                raise UnknownMetricError(f"there is no review {snapshot_id} to write into; "
+                                         "`python -m metrics snapshot list` lists them.")
+            cursor = con.execute(
+                "INSERT INTO review_items (snapshot_id, kind, text, owner_team, due_on, "
+                "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (int(snapshot_id), kind, text, team if kind == "action" else None, due, user,
+                 _now()))
+            item_id = int(cursor.lastrowid)
+            self._audit(con, user, f"review_{kind}", None, None, snapshot_id=int(snapshot_id),
+                        item_id=item_id, text=text, owner_team=team, due_on=due)
+        return item_id
+
+    def close_action(self, item_id: int, *, user: str, status: str = "done") -> None:
+        """Mark an open action item done (or dropped); editors of any team may."""
+        user = normalize_email(user)
+        if status not in ACTION_STATUSES[1:]:
+            raise CatalogError(f"an action is closed as {_join(list(ACTION_STATUSES[1:]))}, "
+                               f"not '{status}'.")
+        if not self.roles.person(user).may_edit:
+            raise PermissionDeniedError(
+                f"{user or 'an anonymous user'} is {_article(self.roles.role(user))}; editors, "
+                "approvers and admins close action items.")
+        with self._write() as con:
+            row = con.execute("SELECT * FROM review_items WHERE id = ?",
+                              (int(item_id),)).fetchone()
+            if row is None or row["kind"] != "action":
+                raise UnknownMetricError(f"there is no action item {item_id}.")
+            if row["status"] != "open":
+                raise CatalogError(f"action {item_id} is already {row['status']} (by "
+                                   f"{row['closed_by']}).")
+            con.execute("UPDATE review_items SET status = ?, closed_by = ?, closed_at = ? "
+                        "WHERE id = ?", (status, user, _now(), int(item_id)))
+            self._audit(con, user, f"action_{status}", None, None,
+                        snapshot_id=row["snapshot_id"], item_id=int(item_id), text=row["text"])
+
+    def review_items(self, snapshot_id: int) -> list[dict[str, Any]]:
+        """The notes, decisions and actions of one review, in the order they were written."""
+        with self._read() as con:
+            return [dict(r) for r in con.execute(
+                "SELECT * FROM review_items WHERE snapshot_id = ? ORDER BY id",
+                (int(snapshot_id),))]
+
+    def open_actions(self, *, before: int | None = None) -> list[dict[str, Any]]:
+        """Action items still open from reviews saved before review `before` (None: from every
+        review), soonest due first, each with the title of the review that set it."""
+        sql = ("SELECT i.*, s.title AS review_title FROM review_items i JOIN snapshots s "
+               "ON s.id = i.snapshot_id WHERE i.kind = 'action' AND i.status = 'open'")
+        params: list[Any] = []
+        if before is not None:
+            sql += " AND i.snapshot_id < ?"
+            params.append(int(before))
+        with self._read() as con:
+            return [dict(r) for r in con.execute(sql + " ORDER BY i.due_on, i.id", params)]
 
 
 def _article(role: str) -> str:
