@@ -18,6 +18,7 @@ from metrics.errors import MetricError
 COMMAND_MODULES = (
     "metrics.commands",
     "metrics.catalog_cli",
+    "metrics.review_cli",
     "metrics.ingest",
     "metrics.bench",
 )
