@@ -27,6 +27,7 @@ pages = {
                 default=True),
         st.Page("views/funnel.py", title="Funnel", icon=":material/filter_alt:"),
         st.Page("views/sla.py", title="SLA", icon=":material/timer:"),
+        st.Page("views/reviews.py", title="Reviews", icon=":material/ac_unit:"),
     ],
     "Marketing": [
         st.Page("views/volume.py", title="Lead volume & quality", icon=":material/groups:"),

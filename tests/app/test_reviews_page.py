@@ -1,0 +1,106 @@
+"""The Reviews page: freeze the current view, open it read-only, compare with live, write a
+decision and an action (as plain text), and see a viewer's read-only page.
+
+Each test gets its own catalog (METRICS_CATALOG points at a fresh file), as in
+test_definitions_workflow; people come from roles.toml through local mode's ?as=<email>.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import metrics
+from metrics.review import freeze_review
+from metrics.selection import LeadFilter, Selection, resolve_range
+
+PAGE = "views/reviews.py"
+CMO, VIEWER = "cmo@example.com", "analyst@example.com"
+
+
+@pytest.fixture
+def catalog(demo_env, tmp_path, monkeypatch):
+    path = tmp_path / "catalog.sqlite"
+    monkeypatch.setenv("METRICS_CATALOG", str(path))
+    monkeypatch.delenv("HANDOFF_LOCAL_MODE", raising=False)
+    return metrics.open_catalog(path)
+
+
+def texts(at) -> str:
+    kinds = ("error", "warning", "info", "success", "markdown", "caption", "subheader")
+    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+
+
+def plain(text: str) -> str:
+    """Markdown as a reader sees it: no escapes, no code ticks (emails are shown as code)."""
+    return text.replace("\\", "").replace("`", "")
+
+
+def button(at, label: str):
+    matches = [b for b in at.button if b.label == label]
+    assert matches, f"no button {label!r}: {[b.label for b in at.button]}"
+    return matches[0]
+
+
+def test_freeze_this_review_then_it_opens_frozen(app, catalog):
+    at = app(PAGE, **{"as": CMO})
+    assert not at.exception, [e.value for e in at.exception]
+    assert "No review is frozen yet" in texts(at)
+    at.text_input[0].set_value("Board <b>prep</b>")
+    button(at, "Freeze this review").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    saved = catalog.snapshots()
+    assert [s["title"] for s in saved] == ["Board <b>prep</b>"]
+    assert at.query_params["review"] in (str(saved[0]["id"]), [str(saved[0]["id"])])
+    shown = texts(at)
+    assert "Froze review #1" in plain(shown) and "Frozen on" in shown
+    # The title is text, never markup: its brackets arrive escaped.
+    assert r"Board \<b\>prep\</b\>" in shown
+    assert "Scorecard (frozen)" in shown and "Since this review" in shown
+    assert "No scorecard number moved and no definition changed" in shown
+    assert any(b.label == "Download the PDF pack" for b in at.get("download_button"))
+    assert catalog.audit()[0]["action"] == "save_snapshot"
+
+
+def _frozen(catalog) -> int:
+    wh = metrics.open_warehouse(catalog=catalog)
+    start, end = resolve_range("last_12_months", wh.as_of)
+    review_id = freeze_review(wh, catalog, Selection(start, end, "month", LeadFilter(),
+                                                     "Last 12 months", as_of=wh.as_of),
+                              title="December review", user=CMO)
+    wh.close()
+    return review_id
+
+
+def test_a_decision_and_an_action_are_written_and_carried_to_the_next_review(app, catalog):
+    first = _frozen(catalog)
+    at = app(PAGE, **{"as": CMO, "review": str(first)})
+    assert not at.exception, [e.value for e in at.exception]
+    at.text_area[0].set_value("Count [SQLs](javascript:alert(1)) as accepted")
+    button(at, "Add to the review").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    items = catalog.review_items(first)
+    assert [(i["kind"], i["text"]) for i in items] == [
+        ("decision", "Count [SQLs](javascript:alert(1)) as accepted")]
+    assert r"Count \[SQLs\]\(javascript\:alert\(1\)\) as accepted" in texts(at)
+
+    catalog.add_review_item(first, "action", "Call back untouched MQLs", user=CMO,
+                            owner_team="sales", due_on="2030-01-31")
+    second = _frozen(catalog)
+    at = app(PAGE, **{"as": CMO, "review": str(second)})
+    assert not at.exception, [e.value for e in at.exception]
+    shown = texts(at)
+    assert "Still open from earlier reviews" in shown and "Call back untouched MQLs" in shown
+    done = [b for b in at.button if b.label == "Done" and "carried" in b.key]
+    done[0].click().run()
+    assert catalog.open_actions() == []
+    assert catalog.audit()[0]["action"] == "action_done"
+
+
+def test_a_viewer_reads_a_review_but_writes_nothing(app, catalog):
+    review_id = _frozen(catalog)
+    at = app(PAGE, **{"as": VIEWER, "review": str(review_id)})
+    assert not at.exception, [e.value for e in at.exception]
+    shown = texts(at)
+    assert "December review" in shown and "Frozen on" in shown
+    assert "Editors, approvers and admins write decisions" in shown
+    assert not [b for b in at.button if b.label == "Add to the review"]
