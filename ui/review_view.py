@@ -83,9 +83,11 @@ def freeze_form(selection: Selection, user: str | None) -> None:
                    "version. A frozen review never changes.")
         title = st.text_input("Title", value=f"Pipeline review {selection.as_of:%d %b %Y}"
                               if selection.as_of else "Pipeline review", max_chars=120)
+        pinned = data.pinned_day()
         as_agreed = st.toggle("Use the definitions live on a date (as agreed then)",
-                              key="freeze_as_agreed")
-        day = st.date_input("Definitions as live on", value=dt.date.today(), key="freeze_day",
+                              value=pinned is not None, key="freeze_as_agreed")
+        day = st.date_input("Definitions as live on", value=pinned or dt.date.today(),
+                            key="freeze_day",
                             help="Each metric runs the version that was live at the end of this "
                                  "day (UTC), from the catalog's activation history.")
         clicked = st.form_submit_button("Freeze this review", type="primary",
