@@ -48,7 +48,7 @@ from metrics.sql_guard import validate_definition
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: review_items (notes, decisions and action items of a review)
+SCHEMA_VERSION = 2  # 2: review_items (a review's notes, decisions, actions), annotations
 BUSY_TIMEOUT_SECONDS = 30.0
 STATUSES = ("proposed", "active", "superseded", "rejected")
 TARGET_GRAINS = ("any", "day", "week", "month", "quarter", "total")
@@ -128,6 +128,17 @@ _SCHEMA = (
         created_at TEXT NOT NULL,
         closed_by TEXT,
         closed_at TEXT)""",
+    # Events people mark on trend charts (a campaign launch, a pricing change); metric NULL
+    # means every chart. Removing one keeps its row (removed_at), so the audit log can name it.
+    """CREATE TABLE IF NOT EXISTS annotations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        on_date TEXT NOT NULL,
+        text TEXT NOT NULL,
+        metric TEXT,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        removed_by TEXT,
+        removed_at TEXT)""",
     # The last text seen of each definition file, so an unchanged file costs one comparison.
     """CREATE TABLE IF NOT EXISTS file_sync (
         name TEXT PRIMARY KEY,
@@ -1041,6 +1052,67 @@ class Catalog:
                         "WHERE id = ?", (status, user, _now(), int(item_id)))
             self._audit(con, user, f"action_{status}", None, None,
                         snapshot_id=row["snapshot_id"], item_id=int(item_id), text=row["text"])
+
+    def add_annotation(self, on_date: dt.date | str, text: str, *, user: str,
+                       metric: str | None = None) -> int:
+        """Mark an event on the trend charts (of one metric, or of all with metric=None);
+        editors, approvers and admins may. Returns its id."""
+        user = normalize_email(user)
+        text = " ".join((text or "").split())
+        if not text:
+            raise CatalogError("say what happened, e.g. 'Pricing change' or 'New SDR team'.")
+        if len(text) > 200:
+            raise CatalogError("keep an event to 200 characters: it is shown on charts.")
+        try:
+            day = (on_date if isinstance(on_date, dt.date)
+                   else dt.date.fromisoformat(str(on_date).strip()))
+        except ValueError:
+            raise CatalogError(f"an event needs its date as YYYY-MM-DD, not {on_date!r}."
+                               ) from None
+        if not self.roles.person(user).may_edit:
+            raise PermissionDeniedError(
+                f"{user or 'an anonymous user'} is {_article(self.roles.role(user))}; editors, "
+                "approvers and admins mark events on the charts.")
+        with self._write() as con:
+            if metric is not None and self._active(con, metric) is None:
+                raise UnknownMetricError(f"the catalog has no live metric '{metric}'; "
+                                         f"{self._known_names_hint(con)}")
+            cursor = con.execute(
+                "INSERT INTO annotations (on_date, text, metric, created_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?)", (day.isoformat(), text, metric, user, _now()))
+            annotation_id = int(cursor.lastrowid)
+            self._audit(con, user, "annotate", metric, None, annotation_id=annotation_id,
+                        on_date=day.isoformat(), text=text)
+        return annotation_id
+
+    def remove_annotation(self, annotation_id: int, *, user: str) -> None:
+        """Take an event off the charts (it stays in the audit log)."""
+        user = normalize_email(user)
+        if not self.roles.person(user).may_edit:
+            raise PermissionDeniedError(
+                f"{user or 'an anonymous user'} is {_article(self.roles.role(user))}; editors, "
+                "approvers and admins remove events from the charts.")
+        with self._write() as con:
+            row = con.execute("SELECT * FROM annotations WHERE id = ? AND removed_at IS NULL",
+                              (int(annotation_id),)).fetchone()
+            if row is None:
+                raise UnknownMetricError(f"there is no event {annotation_id} on the charts.")
+            con.execute("UPDATE annotations SET removed_by = ?, removed_at = ? WHERE id = ?",
+                        (user, _now(), int(annotation_id)))
+            self._audit(con, user, "remove_annotation", row["metric"], None,
+                        annotation_id=int(annotation_id), on_date=row["on_date"],
+                        text=row["text"])
+
+    def annotations(self, metric: str | None = None) -> list[dict[str, Any]]:
+        """Events on the charts, oldest first: those of every chart, plus those of `metric`
+        when given (None: all of them). on_date is an ISO date."""
+        sql = "SELECT * FROM annotations WHERE removed_at IS NULL"
+        params: list[Any] = []
+        if metric is not None:
+            sql += " AND (metric IS NULL OR metric = ?)"
+            params.append(metric)
+        with self._read() as con:
+            return [dict(r) for r in con.execute(sql + " ORDER BY on_date, id", params)]
 
     def review_items(self, snapshot_id: int) -> list[dict[str, Any]]:
         """The notes, decisions and actions of one review, in the order they were written."""

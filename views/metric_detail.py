@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import data, filters
+from ui.annotations import chart_events, events_caption
 from ui.charts import bar_chart, trend_chart
 from ui.components import (
     empty_state,
@@ -36,12 +37,14 @@ elif trend.frame.empty:
                 "Widen the period or clear a filter.")
 else:
     target = data.targets().get(name) if by is None else None
+    events = chart_events(name, selection)
     fig = trend_chart(trend.frame, {**trend.meta, "grain": selection.grain},
                       title=f"{defn.label} by {selection.grain}"
                       + (f", by {breakdown_label(by).lower()}" if by else ""),
                       grain=selection.grain, by=by, target=target,
-                      activations=data.activations(name))
-    show_chart(fig, version_caption(trend) + incomplete_caption(trend, dotted=True), key="trend")
+                      activations=data.activations(name), events=events)
+    show_chart(fig, version_caption(trend) + incomplete_caption(trend, dotted=True)
+               + events_caption(events, name, selection), key="trend")
     notes(trend)
     if by:
         total = data.metric(name, start=selection.start, end=selection.end, grain="total", by=by,

@@ -5,7 +5,7 @@ import streamlit as st
 
 from metrics.errors import MetricError
 from metrics.review import load_review
-from ui import auth, data, filters, review_view as view
+from ui import annotations, auth, data, filters, review_view as view
 from ui.definition_view import show_flash
 from ui.format import escape_markdown
 
@@ -29,6 +29,9 @@ with right:
         view.action_list(open_actions, user, person.may_edit, key="open")
     else:
         st.caption("No action item is open.")
+
+with st.expander("Events on the trend charts", icon=":material/push_pin:"):
+    annotations.events_editor(user, person.may_edit)
 
 saved = catalog.snapshots()
 if not saved:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import data, filters
+from ui.annotations import chart_events, events_caption
 from ui.charts import bar_chart, trend_chart
 from ui.components import (
     empty_state,
@@ -41,9 +42,12 @@ else:
                       title="Share of MQLs touched by sales within the SLA",
                       grain=selection.grain,
                       target=data.targets().get("sla_first_touch_compliance"),
-                      activations=data.activations("sla_first_touch_compliance"))
+                      activations=data.activations("sla_first_touch_compliance"),
+                      events=chart_events("sla_first_touch_compliance", selection))
     show_chart(fig, version_caption(compliance) + incomplete_caption(compliance, dotted=True) + " · MQLs still inside their SLA window and "
-               "untouched are not counted until their deadline passes.", key="compliance")
+               "untouched are not counted until their deadline passes"
+               + events_caption(chart_events("sla_first_touch_compliance", selection),
+                                "sla_first_touch_compliance", selection), key="compliance")
 
 left, right = st.columns(2)
 with left:
@@ -91,10 +95,11 @@ elif mqls.frame.empty:
 else:
     fig = trend_chart(mqls.frame, {**mqls.meta, "grain": selection.grain},
                       title=f"MQLs delivered per {selection.grain}", grain=selection.grain,
-                      target=commitment)
+                      target=commitment, events=chart_events("mqls", selection))
     caption = version_caption(mqls) + incomplete_caption(mqls, dotted=True)
     if commitment:
         caption += f" · commitment {commitment:,.0f} MQLs per {selection.grain}"
         if selection.where:
             caption += " (the commitment is for all leads; filters lower the delivered count)"
-    show_chart(fig, caption, key="mqls")
+    show_chart(fig, caption + events_caption(chart_events("mqls", selection), "mqls", selection),
+               key="mqls")

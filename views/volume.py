@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import data, filters
+from ui.annotations import chart_events, events_caption
 from ui.charts import bar_chart, trend_chart
 from ui.components import (
     empty_state,
@@ -56,8 +57,10 @@ for row in (quality[:2], quality[2:]):
                 fig = trend_chart(result.frame, {**result.meta, "grain": selection.grain},
                                   title=f"{result.meta['label']} per {selection.grain}",
                                   grain=selection.grain, target=targets.get(name),
-                                  activations=data.activations(name), height=320)
-                show_chart(fig, version_caption(result) + incomplete_caption(result, dotted=True),
+                                  activations=data.activations(name), height=320,
+                                  events=chart_events(name, selection))
+                show_chart(fig, version_caption(result) + incomplete_caption(result, dotted=True)
+                           + events_caption(chart_events(name, selection), name, selection),
                            key=f"quality-{name}")
                 notes(result)
 

@@ -7,6 +7,9 @@ test_definitions_workflow; people come from roles.toml through local mode's ?as=
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import pytest
 
 import metrics
@@ -104,3 +107,24 @@ def test_a_viewer_reads_a_review_but_writes_nothing(app, catalog):
     assert "December review" in shown and "Frozen on" in shown
     assert "Editors, approvers and admins write decisions" in shown
     assert not [b for b in at.button if b.label == "Add to the review"]
+
+
+def test_an_event_marked_on_the_reviews_page_shows_on_trend_charts_as_text(app, catalog):
+    wh = metrics.open_warehouse(catalog=catalog)
+    day = (wh.as_of - dt.timedelta(days=60)).date()
+    wh.close()
+    at = app(PAGE, **{"as": "marketing.ops@example.com"})
+    at.date_input(key="event_day").set_value(day)
+    at.text_input(key="event_text").set_value("Pricing *change* <b>now</b>")
+    button(at, "Mark the event").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [a["text"] for a in catalog.annotations()] == ["Pricing *change* <b>now</b>"]
+
+    at = app("views/metric_detail.py", metric="mqls")
+    assert not at.exception, [e.value for e in at.exception]
+    caption = "\n".join(str(c.value) for c in at.caption)
+    assert f"events: {day:%d %b %Y} Pricing \\*change\\* \\<b\\>now\\</b\\>" in caption
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    events = [trace for trace in figure["data"] if trace.get("name") == "Events"]
+    assert events and events[0]["hovertext"] == [
+        f"{day:%d %b %Y}: Pricing *change* &lt;b&gt;now&lt;/b&gt;"]
