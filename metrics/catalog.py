@@ -48,7 +48,8 @@ from metrics.sql_guard import validate_definition
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: review_items (a review's notes, decisions, actions), annotations
+# 2: review_items (a review's notes, decisions, actions), annotations, period_targets
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 30.0
 STATUSES = ("proposed", "active", "superseded", "rejected")
 TARGET_GRAINS = ("any", "day", "week", "month", "quarter", "total")
@@ -139,6 +140,17 @@ _SCHEMA = (
         created_at TEXT NOT NULL,
         removed_by TEXT,
         removed_at TEXT)""",
+    # The plan: a target per month or quarter. A jointly owned metric's target counts once every
+    # owning team has signed the same value (signed_teams); a new value starts over.
+    """CREATE TABLE IF NOT EXISTS period_targets (
+        name TEXT NOT NULL,
+        grain TEXT NOT NULL CHECK (grain IN ('month', 'quarter')),
+        period_start TEXT NOT NULL,
+        value REAL NOT NULL,
+        signed_teams TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        set_at TEXT NOT NULL,
+        PRIMARY KEY (name, grain, period_start))""",
     # The last text seen of each definition file, so an unchanged file costs one comparison.
     """CREATE TABLE IF NOT EXISTS file_sync (
         name TEXT PRIMARY KEY,
@@ -939,6 +951,85 @@ class Catalog:
         with self._read() as con:
             return [dict(r) for r in con.execute(
                 "SELECT name, grain, value, set_by, set_at FROM targets ORDER BY name, grain")]
+
+    def set_period_targets(self, rows: list[tuple[str, str, dt.date, float]], *,
+                           user: str) -> list[dict[str, Any]]:
+        """Set the plan's targets: (metric, grain 'month'|'quarter', period start, value) rows,
+        all or none (one transaction). Returns one dict per row: name, grain, period_start,
+        value, agreed (bool) and waiting_for (the owning teams yet to sign that value).
+
+        Approvers (and admins) of an owning team sign for their team; a jointly owned metric's
+        target counts once every owning team signed the same value. Setting a different value
+        starts the signatures over with the setter's team.
+        """
+        user = normalize_email(user)
+        results = []
+        with self._write() as con:
+            for name, grain, start, value in rows:
+                active = self._active(con, name)
+                if active is None:
+                    raise UnknownMetricError(f"the catalog has no live metric '{name}' to set a "
+                                             f"target for; {self._known_names_hint(con)}")
+                owners = _teams(active["owners"])
+                teams = self.roles.approving_teams(user, owners)
+                if not teams:
+                    person = self.roles.person(user)
+                    of = f" of {_join(list(person.teams))}" if person.teams else ""
+                    raise PermissionDeniedError(
+                        f"only approvers and admins of {_join(owners)} set the targets of "
+                        f"{name}; {user or 'an anonymous user'} is "
+                        f"{_article(person.role)}{of}.")
+                if grain not in ("month", "quarter"):
+                    raise CatalogError(f"a period target is for a month or a quarter, not "
+                                       f"'{grain}'.")
+                value = float(value)
+                if not math.isfinite(value):
+                    raise CatalogError(f"the target of {name} must be a finite number.")
+                key = (name, grain, start.isoformat())
+                previous = con.execute("SELECT value, signed_teams FROM period_targets WHERE "
+                                       "name = ? AND grain = ? AND period_start = ?",
+                                       key).fetchone()
+                signed = set(teams)
+                if previous is not None and previous["value"] == value:
+                    signed |= set(_teams(previous["signed_teams"]))
+                signed_list = _ordered_teams(list(signed))
+                con.execute(
+                    "INSERT INTO period_targets (name, grain, period_start, value, signed_teams,"
+                    " set_by, set_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, grain,"
+                    " period_start) DO UPDATE SET value = excluded.value, signed_teams ="
+                    " excluded.signed_teams, set_by = excluded.set_by, set_at = excluded.set_at",
+                    (*key, value, ",".join(signed_list), user, _now()))
+                waiting = [t for t in owners if t not in signed]
+                self._audit(con, user, "set_period_target", name, None, grain=grain,
+                            period_start=key[2], value=value, signed_teams=signed_list,
+                            previous=previous["value"] if previous is not None else None)
+                results.append({"name": name, "grain": grain, "period_start": key[2],
+                                "value": value, "agreed": not waiting, "waiting_for": waiting})
+        return results
+
+    def period_targets(self, name: str | None = None, *,
+                       agreed_only: bool = True) -> list[dict[str, Any]]:
+        """The plan's targets (name, grain, period_start, value, signed_teams, agreed), by
+        metric and period; only those every owning team signed unless agreed_only=False."""
+        sql = ("SELECT t.*, v.owners FROM period_targets t JOIN metric_versions v "
+               "ON v.name = t.name AND v.status = 'active'")
+        params: list[Any] = []
+        if name is not None:
+            sql += " WHERE t.name = ?"
+            params.append(name)
+        with self._read() as con:
+            rows = con.execute(sql + " ORDER BY t.name, t.grain, t.period_start",
+                               params).fetchall()
+        result = []
+        for row in rows:
+            signed = _teams(row["signed_teams"])
+            agreed = all(t in signed for t in _teams(row["owners"]))
+            if agreed or not agreed_only:
+                result.append({"name": row["name"], "grain": row["grain"],
+                               "period_start": row["period_start"], "value": row["value"],
+                               "signed_teams": signed, "agreed": agreed,
+                               "set_by": row["set_by"], "set_at": row["set_at"]})
+        return result
 
     # -- snapshots --------------------------------------------------------------------------
     def save_snapshot(self, title: str, payload: Any, *, user: str) -> int:

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "metrics.commands",
     "metrics.catalog_cli",
     "metrics.review_cli",
+    "metrics.targets",
     "metrics.ingest",
     "metrics.bench",
 )

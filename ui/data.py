@@ -272,6 +272,14 @@ def targets() -> dict[str, float]:
     return merged
 
 
+def period_plan(name: str) -> list[dict]:
+    """The agreed targets by month or quarter of a metric (the plan); [] when there are none."""
+    try:
+        return get_catalog().period_targets(name)
+    except (MetricError, AttributeError):
+        return []
+
+
 def activations(name: str) -> list[tuple[int, dt.datetime]]:
     """When each version of a metric became active (for version markers on charts)."""
     try:

@@ -307,3 +307,40 @@ def review_items(review: Review, user: str | None, may_edit: bool) -> None:
             except MetricError as exc:
                 flash("error", str(exc))
             st.rerun()
+
+
+# -- the plan: targets by period ------------------------------------------------------------------
+
+def plan_editor(user: str | None, may_approve: bool) -> None:
+    """Import a plan CSV (metric,period,value) and list the targets by period."""
+    from metrics.targets import read_targets_csv
+
+    catalog = data.get_catalog()
+    st.caption("A CSV with the columns metric, period and value: a period is a quarter "
+               "(2026-Q1) or a month (2026-03); rates as fractions (0.7) or with % (70%). "
+               "Approvers of a metric's owning team set its targets; a jointly owned metric's "
+               "target counts once both teams have imported the same value. The Metric "
+               "explorer draws the target of each period and its attainment.")
+    if may_approve and user:
+        upload = st.file_uploader("Plan CSV", type=["csv"], key="plan_csv")
+        if upload is not None and st.button("Import the plan", key="plan_import",
+                                            icon=":material/upload:"):
+            try:
+                rows = read_targets_csv(upload.getvalue().decode("utf-8"))
+                results = catalog.set_period_targets(rows, user=user)
+                waiting = sum(1 for r in results if not r["agreed"])
+                flash("success", f"Imported {len(results)} targets; "
+                                 f"{len(results) - waiting} agreed"
+                                 + (f", {waiting} waiting for the other owning team to import "
+                                    "the same value." if waiting else "."))
+            except (MetricError, UnicodeDecodeError) as exc:
+                flash("error", f"The plan was not imported: {exc}")
+            st.rerun()
+    else:
+        st.caption("Approvers of a metric's owning team import its targets.")
+    plan = catalog.period_targets(agreed_only=False)
+    if plan:
+        show_grid(pd.DataFrame([{
+            "metric": row["name"], "grain": row["grain"], "period": row["period_start"],
+            "target": row["value"], "signed by": ", ".join(row["signed_teams"]),
+            "agreed": row["agreed"]} for row in plan]), key="plan")

@@ -32,6 +32,8 @@ with right:
 
 with st.expander("Events on the trend charts", icon=":material/push_pin:"):
     annotations.events_editor(user, person.may_edit)
+with st.expander("Targets by period (the plan)", icon=":material/flag:"):
+    view.plan_editor(user, person.may_approve)
 
 saved = catalog.snapshots()
 if not saved:

@@ -128,3 +128,22 @@ def test_an_event_marked_on_the_reviews_page_shows_on_trend_charts_as_text(app, 
     events = [trace for trace in figure["data"] if trace.get("name") == "Events"]
     assert events and events[0]["hovertext"] == [
         f"{day:%d %b %Y}: Pricing *change* &lt;b&gt;now&lt;/b&gt;"]
+
+
+def test_the_metric_explorer_draws_the_plan_of_each_period(app, catalog):
+    wh = metrics.open_warehouse(catalog=catalog)
+    start, _ = resolve_range("last_12_months", wh.as_of)
+    wh.close()
+    quarter = dt.date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
+    catalog.set_period_targets([("mqls", "quarter", quarter, 300)], user=CMO)
+    at = app("views/metric_detail.py", metric="mqls")
+    assert not at.exception, [e.value for e in at.exception]
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    plan = [trace for trace in figure["data"] if trace.get("name") == "Target (plan)"]
+    assert plan and set(plan[0]["y"]) == {100.0}  # a third of the quarter's 300 per month
+    assert "Attainment uses the plan's target of each period" in "\n".join(
+        str(c.value) for c in at.caption)
+
+    reviews_page = app(PAGE, **{"as": CMO})
+    assert not reviews_page.exception
+    assert "Import the plan" not in [b.label for b in reviews_page.button]  # no file yet
