@@ -70,6 +70,31 @@ def scorecard_results(names: list[str] | tuple[str, ...], selection: Selection
     return tiles
 
 
+COMPARISONS = {"previous": "Previous period", "last_year": "Last year", "target": "Target"}
+
+
+def _compare_options(same_window: bool) -> list[str]:
+    # When the previous period is the same period last year it is offered once, as last year.
+    return [c for c in COMPARISONS if not (same_window and c == "previous")]
+
+
+def compare_choice(name: str, same_window: bool) -> list[str]:
+    """The comparisons this tile shows: those picked in its pills (drawn at its foot by
+    `compare_pills`, so read here from the last run), all of them at first."""
+    options = _compare_options(same_window)
+    chosen = st.session_state.get(f"compare-{name}", options)
+    return [c for c in options if c in (chosen or [])]
+
+
+def compare_pills(name: str, same_window: bool) -> None:
+    options = _compare_options(same_window)
+    st.pills(f"Compare {name} with", options, format_func=COMPARISONS.get,
+             selection_mode="multi", default=options, key=f"compare-{name}",
+             label_visibility="collapsed",
+             help="Choose what this tile compares with; each says when a period is not over "
+                  "or its cohorts are still converting.")
+
+
 def render_tile(name: str, selection: Selection, targets: dict[str, float],
                 results: TileResults) -> None:
     current, previous_result, last_year_result, spark = results
@@ -96,21 +121,27 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float],
         # For a 12-month (or year-to-date) window the previous period is the same period last
         # year: one comparison, named once, instead of two identical deltas.
         same_window = comparison_windows_coincide(selection)
-        change = format_change(value, previous, unit)
+        chosen = compare_choice(name, same_window)
+        against = [c for c in ("previous", "last_year") if c in chosen]
+        first_value = previous if against[:1] == ["previous"] else last_year
+        change = format_change(value, first_value, unit) if against else None
         st.metric(
             meta["label"], format_value(value, unit), label_visibility="collapsed",
             delta=change,
             delta_color="off" if young else ("normal" if direction == "up" else "inverse"),
             chart_data=chart_data, chart_type="line",
         )
-        first = "vs same period last year" if same_window else "vs previous period"
-        if change is None:
+        first = ("vs same period last year" if same_window or against[:1] == ["last_year"]
+                 else "vs previous period")
+        if against and change is None:
             st.caption(f"{first}: no comparable value")
-        else:
+        elif against:
             st.caption(f"Change {first}" + (" (cohorts still maturing)" if young else ""))
-        if not same_window:
+        if len(against) == 2:
             yoy = format_change(value, last_year, unit)
-            st.markdown(f"vs last year **{yoy}**" if yoy else "vs last year: no comparable value")
+            maturing_note = " (cohorts still maturing)" if young and yoy else ""
+            st.markdown(f"vs last year **{yoy}**{maturing_note}" if yoy
+                        else "vs last year: no comparable value")
         if meta.get("missing_stages"):
             # The data never records a stage this metric reads: no value, said in words.
             for note in meta.get("notes", []):
@@ -118,8 +149,12 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float],
         elif young:
             st.caption(f":material/hourglass_top: Includes cohorts younger than "
                        f"{defn.maturity_days} days, still converting: expect it to rise.")
-        target = targets.get(name)
+        target = targets.get(name) if "target" in chosen else None
         ratio = attainment(value, target, direction)
+        if target is not None and selection.partial and meta.get("kind") in ("count", "sum"):
+            # A count of a period not over yet against a whole period's target reads as a miss.
+            st.caption(":material/hourglass_top: The period is not over: the count so far is "
+                       "measured against the whole period's target.")
         if target is not None:
             colour = "gray" if ratio is None else ("green" if ratio >= 1 else
                                                    "orange" if ratio >= 0.9 else "red")
@@ -130,5 +165,6 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float],
                      help="Share of the agreed target attained (for metrics where lower is "
                           "better, target ÷ value).")
         st.caption(f"Owners: {', '.join(meta['owners'])} · `{name}` v{meta['version']}")
+        compare_pills(name, same_window)
         st.page_link("views/metric_detail.py", label="Trend and breakdown",
                      icon=":material/trending_up:", query_params=link_params(metric=name))
