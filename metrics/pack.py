@@ -297,7 +297,8 @@ def _scorecard(review: Review, styles) -> list:
             changes.insert(0, format_change(tile["value"], tile.get("previous"), unit) or "—")
         rows.append([
             tile["label"], _fmt(tile["value"], unit), *changes,
-            _fmt(target, unit) if target is not None else "—",
+            (_fmt(target, unit) + (" (plan)" if tile.get("target_from_plan") else ""))
+            if target is not None else "—",
             f"{tile['attainment']:.0%}" if tile.get("attainment") is not None else "—",
             f"{tile['name']} v{tile['version']}",
         ])

@@ -27,6 +27,7 @@ from metrics.definitions import MetricDefinition
 from metrics.errors import CatalogError, MetricError
 from metrics.paths import SQL_DIR
 from metrics.selection import LeadFilter, Selection, add_months
+from metrics.targets import window_target
 # ui/format.py is plain Python (no Streamlit): the one place a number gets its look, so the
 # PDF pack and the command line read exactly like the screen.
 from ui.format import format_change, format_value, is_missing
@@ -174,6 +175,11 @@ def attainment(value: float | None, target: float | None, direction: str) -> flo
 
 def _scorecard(wh: Warehouse, selection: Selection, targets: Mapping[str, float],
                versions: Mapping[str, int] | None) -> tuple[list[dict], list[str]]:
+    plan: dict[str, list] = {}
+    if wh.catalog is not None:
+        # Targets by period (the plan) win over the flat target where they cover the window.
+        for row in wh.catalog.period_targets():
+            plan.setdefault(row["name"], []).append(row)
     current = (selection.start, selection.end)
     previous = (selection.previous().start, selection.previous().end)
     last_year = (selection.last_year().start, selection.last_year().end)
@@ -197,12 +203,15 @@ def _scorecard(wh: Warehouse, selection: Selection, targets: Mapping[str, float]
         by_window = dict(zip(windows, totals, strict=True))
         frame = by_window[current]
         value = _value(frame)
-        target = targets.get(defn.name)
+        planned = (window_target(plan[defn.name], defn.kind, selection.start, selection.end)
+                   if plan.get(defn.name) else None)
+        target = planned if planned is not None else targets.get(defn.name)
         tiles.append({
             **_about(frame), "value": value,
             "numerator": _value(frame, "numerator"), "denominator": _value(frame, "denominator"),
             "previous": _value(by_window[previous]), "last_year": _value(by_window[last_year]),
-            "target": target, "attainment": attainment(value, target, defn.direction),
+            "target": target, "target_from_plan": planned is not None,
+            "attainment": attainment(value, target, defn.direction),
             "maturity_days": defn.maturity_days,
             "trend": _series(series) if series is not None else None,
         })

@@ -116,6 +116,29 @@ def target_for_period(plan: Iterable[Mapping], kind: str, grain: str,
     return None
 
 
+def window_target(plan: Iterable[Mapping], kind: str, start: dt.datetime,
+                  end: dt.datetime) -> float | None:
+    """The plan's target of a window of whole or partial months: the sum of its months'
+    targets for counts and sums, their mean for rates; None unless every month has one.
+
+    >>> plan = [{"grain": "quarter", "period_start": "2026-01-01", "value": 9000.0}]
+    >>> window_target(plan, "count", dt.datetime(2026, 1, 1), dt.datetime(2026, 3, 1))
+    6000.0
+    """
+    plan = list(plan)
+    month = dt.datetime(start.year, start.month, 1)
+    targets = []
+    while month < end:
+        target = target_for_period(plan, kind, "month", month.date())
+        if target is None:
+            return None
+        targets.append(target)
+        month = add_months(month, 1)
+    if not targets:
+        return None
+    return sum(targets) if kind in ADDITIVE_KINDS else sum(targets) / len(targets)
+
+
 def with_period_targets(frame: pd.DataFrame, plan: Iterable[Mapping], *, kind: str,
                         grain: str, direction: str) -> pd.DataFrame:
     """The trend with a `target` and an `attainment` column per period (NaN where the plan has

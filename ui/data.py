@@ -280,6 +280,15 @@ def period_plan(name: str) -> list[dict]:
         return []
 
 
+def plan_target(name: str, kind: str, start: dt.datetime, end: dt.datetime) -> float | None:
+    """The plan's target of a window (targets by period), None when the plan does not cover
+    every month of it."""
+    from metrics.targets import window_target
+
+    plan = period_plan(name)
+    return window_target(plan, kind, start, end) if plan else None
+
+
 def activations(name: str) -> list[tuple[int, dt.datetime]]:
     """When each version of a metric became active (for version markers on charts)."""
     try:

@@ -173,7 +173,8 @@ def frozen_scorecard(review: Review) -> None:
                 target = tile.get("target")
                 text = "Change vs same period last year"
                 if target is not None:
-                    text += f" · target {format_value(target, unit)}"
+                    text += (f" · {'plan' if tile.get('target_from_plan') else 'target'} "
+                             f"{format_value(target, unit)}")
                     if tile.get("attainment") is not None:
                         text += f" ({tile['attainment']:.0%})"
                 st.caption(text)

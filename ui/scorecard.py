@@ -149,7 +149,9 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float],
         elif young:
             st.caption(f":material/hourglass_top: Includes cohorts younger than "
                        f"{defn.maturity_days} days, still converting: expect it to rise.")
-        target = targets.get(name) if "target" in chosen else None
+        planned = data.plan_target(name, defn.kind, selection.start, selection.end)
+        target = (planned if planned is not None else targets.get(name)) \
+            if "target" in chosen else None
         ratio = attainment(value, target, direction)
         if target is not None and selection.partial and meta.get("kind") in ("count", "sum"):
             # A count of a period not over yet against a whole period's target reads as a miss.
@@ -158,7 +160,8 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float],
         if target is not None:
             colour = "gray" if ratio is None else ("green" if ratio >= 1 else
                                                    "orange" if ratio >= 0.9 else "red")
-            text = f"Target {format_value(target, unit, compact=True)}"
+            text = (f"{'Plan' if planned is not None else 'Target'} "
+                    f"{format_value(target, unit, compact=True)}")
             if ratio is not None:
                 text += f" · {ratio:.0%}"
             st.badge(text, color=colour, icon=":material/flag:",

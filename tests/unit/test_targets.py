@@ -18,7 +18,15 @@ import tiny_warehouse
 from metrics.catalog import PermissionDeniedError, open_catalog
 from metrics.errors import CatalogError
 from metrics.paths import METRICS_DIR, REPO_ROOT
-from metrics.targets import parse_period, read_targets_csv, target_for_period, with_period_targets
+from metrics.review import build_review
+from metrics.selection import LeadFilter, Selection
+from metrics.targets import (
+    parse_period,
+    read_targets_csv,
+    target_for_period,
+    window_target,
+    with_period_targets,
+)
 
 ROLES = {"users": {
     "cmo@example.com": {"teams": ["marketing"], "role": "approver"},
@@ -141,3 +149,28 @@ def test_targets_import_cli(place, tmp_path):
                               "--user", EDITOR, "--catalog", str(catalog.path)],
                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 1 and "only approvers and admins" in refused.stderr
+
+
+@pytest.mark.parametrize("kind, end, expected", [
+    ("count", dt.datetime(2025, 4, 1), 9.0),        # Q1: three thirds of 9
+    ("count", dt.datetime(2025, 2, 1), 3.0),        # January alone
+    ("ratio", dt.datetime(2025, 4, 1), 9.0),        # a rate: the mean of the months' levels
+    ("count", dt.datetime(2025, 5, 1), None),       # April has no target: no plan target
+])
+def test_the_plan_target_of_a_window(kind, end, expected):
+    found = window_target(QUARTER, kind, dt.datetime(2025, 1, 1), end)
+    assert (found is None) if expected is None else found == pytest.approx(expected)
+
+
+def test_a_frozen_tile_uses_the_plan_of_its_window(place):
+    wh, catalog = place
+    for user in (CMO, VP_SALES):
+        catalog.set_period_targets([("mql_to_sal_rate", "quarter", Q1, 0.5)], user=user)
+    selection = Selection(dt.datetime(2025, 1, 1), dt.datetime(2025, 4, 1), "month",
+                          LeadFilter(), "Custom", as_of=wh.as_of)
+    payload = build_review(wh, selection, targets={"mql_to_sal_rate": 0.7, "mqls": 3000})
+    tile = next(t for t in payload["scorecard"] if t["name"] == "mql_to_sal_rate")
+    assert (tile["target"], tile["target_from_plan"]) == (0.5, True)
+    assert tile["attainment"] == pytest.approx(0.2 / 0.5)
+    other = next(t for t in payload["scorecard"] if t["name"] == "revenue_per_mql")
+    assert other["target_from_plan"] is False
