@@ -21,11 +21,17 @@ PARAM = "defs_on"
 _SEEN = f"_url_seen_{PARAM}"
 
 
+EARLIEST = dt.date(2000, 1, 1)
+
+
 def _parse(raw: str | None) -> dt.date | None:
+    """The day a link names, kept within what the date input offers (a stale or mistyped
+    link never breaks the page)."""
     try:
-        return dt.date.fromisoformat(raw) if raw else None
+        day = dt.date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
+    return None if day is None else min(max(day, EARLIEST), dt.date.today())
 
 
 def render_control() -> dt.date | None:
@@ -45,7 +51,8 @@ def render_control() -> dt.date | None:
     day = None
     if on:
         st.session_state.setdefault("as_agreed_day", dt.date.today())
-        day = st.date_input("As defined on", key="as_agreed_day", max_value=dt.date.today())
+        day = st.date_input("As defined on", key="as_agreed_day", min_value=EARLIEST,
+                            max_value=dt.date.today())
     value = day.isoformat() if day else None
     if st.query_params.get(PARAM) != value:
         if value:

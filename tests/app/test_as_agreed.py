@@ -60,3 +60,9 @@ def test_a_metric_page_follows_the_chosen_date(app, catalog):
     at = app("views/metric_detail.py", metric=METRIC, defs_on="2025-10-01")
     assert not at.exception, [e.value for e in at.exception]
     assert f"`{METRIC}` v1" in captions(at)
+
+
+@pytest.mark.parametrize("day", ["1990-01-01", "2999-01-01", "yesterday"])
+def test_a_stale_or_mistyped_date_in_a_link_never_breaks_the_page(app, catalog, day):
+    at = app(None, defs_on=day)
+    assert not at.exception, [e.value for e in at.exception]
