@@ -77,7 +77,8 @@ def test_the_pack_has_every_section_and_labels_its_charts(frozen):
 
 
 def test_paragraph_text_is_escaped():
-    assert para_text("<b>x</b> & <font size=40>") == "&lt;b&gt;x&lt;/b&gt; &amp; &lt;font size=40&gt;"
+    assert para_text("<b>x</b> & <font size=40>") == (
+        "&lt;b&gt;x&lt;/b&gt; &amp; &lt;font size=40&gt;")
 
 
 def test_pack_cli_and_an_unwritable_destination(frozen, tmp_path):
