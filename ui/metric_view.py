@@ -64,6 +64,16 @@ def planned_trend(frame: pd.DataFrame, defn, grain: str, plan: list[dict]
     return (planned, points) if points else (frame, ())
 
 
+def plan_line(frame: pd.DataFrame, name: str, grain: str) -> tuple[tuple, ...]:
+    """The (period, target) points of a metric's plan over a trend; () without a plan."""
+    from ui import data
+
+    defn = data.definitions().get(name)
+    if defn is None:
+        return ()
+    return planned_trend(frame, defn, grain, data.period_plan(name))[1]
+
+
 def value_columns(unit: str) -> dict:
     """Column settings that format a metric's value by its unit."""
     import streamlit as st
