@@ -445,6 +445,17 @@ def _decisions(items: Sequence[Mapping], open_actions: Sequence[Mapping], styles
     return story
 
 
+def _events(payload, styles) -> list:
+    events = payload.get("events", [])
+    story = [Paragraph("Events in the period", styles["h2"])]
+    if not events:
+        return story + [Paragraph("No event was marked and no definition went live in the "
+                                  "period.", styles["small"])]
+    return story + [_table(["Date", "Event", "Charts"], [
+        [e["on_date"], e["text"], e["metric"] or "all"] for e in events],
+        widths=[25 * mm, 110 * mm, CONTENT_WIDTH - 135 * mm])]
+
+
 def _definitions(payload, styles) -> list:
     story = [Paragraph("Definitions that produced these numbers", styles["h2"])]
     story.append(Paragraph(para_text(", ".join(f"{name} v{version}" for name, version
@@ -477,7 +488,7 @@ def build_pack(review: Review, *, items: Sequence[Mapping] = (),
     story += [PageBreak(), *_volume(payload, styles)]
     story += _campaigns(payload, styles)
     story += [PageBreak(), *_decisions(items, open_actions, styles), Spacer(1, 8),
-              *_definitions(payload, styles)]
+              *_events(payload, styles), Spacer(1, 8), *_definitions(payload, styles)]
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
                             topMargin=MARGIN, bottomMargin=MARGIN + 4 * mm,

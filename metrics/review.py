@@ -280,8 +280,26 @@ def build_review(wh: Warehouse, selection: Selection, *, targets: Mapping[str, f
         "sla": sla,
         "volume": volume,
         "campaigns": _records(analysis.channel_performance(wh, **span)),
+        "events": _events(wh, selection),
         "errors": errors,
     }
+
+
+def _events(wh: Warehouse, selection: Selection) -> list[dict[str, Any]]:
+    """What happened in the window, as the charts mark it: the events people marked and
+    every definition that went live."""
+    if wh.catalog is None:
+        return []
+    start, end = selection.start.date().isoformat(), selection.end.date().isoformat()
+    events = [{"on_date": a["on_date"], "text": a["text"], "metric": a["metric"],
+               "kind": "marked"} for a in wh.catalog.annotations()
+              if start <= a["on_date"] < end]
+    for name in wh.catalog.names():
+        for version, at in wh.catalog.activations(name):
+            if version > 1 and selection.start <= at < selection.end:
+                events.append({"on_date": at.date().isoformat(), "metric": name,
+                               "text": f"v{version} of {name} went live", "kind": "activation"})
+    return sorted(events, key=lambda e: (e["on_date"], e["text"]))
 
 
 def selection_to_dict(selection: Selection) -> dict[str, Any]:

@@ -114,6 +114,10 @@ def frozen_header(review: Review) -> None:
     if review.payload.get("definitions_on"):
         text += f" · definitions as live on {review.payload['definitions_on']}"
     st.caption(escape_markdown(text))
+    events = review.payload.get("events", [])
+    if events:
+        st.caption("Events in the period: " + "; ".join(
+            f"{e['on_date']} {escape_markdown(e['text'])}" for e in events))
     for error in review.payload.get("errors", []):
         st.warning(escape_markdown(f"Not computed when frozen: {error}"), icon=":material/error:")
 

@@ -34,6 +34,8 @@ def frozen(tmp_path_factory):
     first = freeze_review(wh, catalog, selection, title="January review", user="cmo@example.com")
     catalog.add_review_item(first, "action", "Fix the SLA report", user="cmo@example.com",
                             owner_team="marketing", due_on="2025-03-01")
+    catalog.add_annotation("2025-02-10", "Pricing <b>change</b>", user="cmo@example.com")
+    catalog.add_annotation("2025-06-01", "After the period", user="cmo@example.com")
     review_id = freeze_review(wh, catalog, selection, title="Q1 <i>pipeline</i> review",
                               user="cmo@example.com")
     catalog.add_review_item(review_id, "decision", "Count <b>SQLs</b> as accepted & go",
@@ -72,6 +74,9 @@ def test_the_pack_has_every_section_and_labels_its_charts(frozen):
     assert "Q1 <i>pipeline</i> review" in text
     assert "Count <b>SQLs</b> as accepted & go" in text
     assert "Call back untouched MQLs sales 2025-04-15 open" in text
+    # Events of the period, frozen with the review; people's text as written.
+    assert "Events in the period" in text and "2025-02-10 Pricing <b>change</b> all" in text
+    assert "After the period" not in text
     # The action still open from the January review is carried to this one.
     assert "Still open from earlier reviews" in text and "Fix the SLA report" in text
 
