@@ -151,6 +151,40 @@ def compare_with_live(review: Review) -> None:
                            "unchanged.")
 
 
+def since_last_review() -> None:
+    """On the live scorecard: what moved since the last frozen review, in its own window."""
+    try:
+        catalog = data.get_catalog()
+        review = next((r for r in (_try_load(catalog, s["id"]) for s in catalog.snapshots())
+                       if r), None)
+    except MetricError:
+        return
+    if review is None:
+        return
+    active = tuple(sorted((n, d.version) for n, d in data.definitions().items()))
+    try:
+        headline, lines = _comparison(data.warehouse_stamp(), review.id, active)
+    except MetricError:
+        return
+    moved = [line for line in lines if " unchanged (" not in line]
+    label = (f"Since the last review, #{review.id} {review.title} "
+             f"({review.frozen_on:%d %b %Y}): " + (f"{len(moved)} of {len(lines)} scorecard "
+                                                   "numbers moved" if moved else "nothing moved"))
+    with st.expander(escape_markdown(label), icon=":material/ac_unit:"):
+        st.caption(escape_markdown(f"{review.describe_selection()} · {headline}"))
+        if moved:
+            st.markdown("\n".join(f"- {escape_markdown(line)}" for line in moved))
+        st.page_link("views/reviews.py", label="Open the review", icon=":material/ac_unit:",
+                     query_params={REVIEW_PARAM: str(review.id)})
+
+
+def _try_load(catalog, snapshot_id: int) -> Review | None:
+    try:
+        return reviews.load_review(catalog, snapshot_id)
+    except MetricError:
+        return None
+
+
 def _frame(series: dict) -> tuple[pd.DataFrame, dict]:
     frame = pd.DataFrame(series["rows"])
     frame["period"] = pd.to_datetime(frame["period"]).dt.date

@@ -147,3 +147,21 @@ def test_the_metric_explorer_draws_the_plan_of_each_period(app, catalog):
     reviews_page = app(PAGE, **{"as": CMO})
     assert not reviews_page.exception
     assert "Import the plan" not in [b.label for b in reviews_page.button]  # no file yet
+
+
+def test_the_scorecard_says_what_moved_since_the_last_review(app, catalog):
+    at = app(None)
+    assert not at.exception and not at.expander  # no review yet: nothing to say
+    review_id = _frozen(catalog)
+    text = catalog.text("mql_to_sal_rate").replace(
+        "CASE WHEN first_sal_at IS NOT NULL THEN 1 ELSE 0 END AS numerator",
+        "CASE WHEN first_sql_at IS NOT NULL THEN 1 ELSE 0 END AS numerator")
+    version = catalog.propose("mql_to_sal_rate", text, author="marketing.ops@example.com")
+    catalog.approve("mql_to_sal_rate", version, user=CMO)
+    catalog.approve("mql_to_sal_rate", version, user="vp.sales@example.com")
+    at = app(None)
+    assert not at.exception, [e.value for e in at.exception]
+    label = plain(at.expander[0].label)
+    assert label.startswith(f"Since the last review, #{review_id} December review")
+    assert "1 of 8 scorecard numbers moved" in label
+    assert "definition of mql_to_sal_rate changed v1 → v2" in plain(texts(at))
