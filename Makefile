@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 WAREHOUSE ?= data/warehouse.duckdb
 DEMO_LEADS ?= 200000
 PORT ?= 8501
+# The review pack (PDF) prints labels such as "MQL → SAL" in DejaVu Sans; without it the pack
+# falls back to ReportLab's bundled font and prints the arrow as "->".
+PACK_FONT ?= /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
 .PHONY: run test setup demo bench lint clean chromium
 
@@ -26,8 +29,13 @@ $(WAREHOUSE): | $(VENV)/.installed-runtime
 demo: $(VENV)/.installed-runtime
 	$(PY) -m metrics demo --leads $(DEMO_LEADS) --warehouse $(WAREHOUSE)
 
-run: $(VENV)/.installed-runtime $(WAREHOUSE)
+run: $(VENV)/.installed-runtime $(WAREHOUSE) $(PACK_FONT)
 	METRICS_WAREHOUSE=$(WAREHOUSE) $(PY) -m ui.serve --server.port $(PORT) --server.headless true
+
+# Best effort: without apt (or sudo) the app still runs and the pack uses the bundled font.
+$(PACK_FONT):
+	-$(SUDO) apt-get update -qq
+	-$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null
 
 # The browser tests drive Debian's Chromium (Playwright's own download is not reachable here).
 CHROMIUM ?= /usr/bin/chromium
@@ -52,7 +60,7 @@ $(IDP)/node_modules/.installed: $(IDP)/package.json $(IDP)/package-lock.json | $
 	npm ci --prefix $(IDP) --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
-test: $(VENV)/.installed-dev $(CHROMIUM) $(IDP)/node_modules/.installed
+test: $(VENV)/.installed-dev $(CHROMIUM) $(IDP)/node_modules/.installed $(PACK_FONT)
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed-runtime

@@ -28,6 +28,7 @@ pages = {
         st.Page("views/funnel.py", title="Funnel", icon=":material/filter_alt:"),
         st.Page("views/sla.py", title="SLA", icon=":material/timer:"),
         st.Page("views/alerts.py", title="Alerts", icon=":material/notifications:"),
+        st.Page("views/reviews.py", title="Reviews", icon=":material/ac_unit:"),
     ],
     "Marketing": [
         st.Page("views/volume.py", title="Lead volume & quality", icon=":material/groups:"),

@@ -48,10 +48,13 @@ from metrics.sql_guard import validate_definition
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+# 2: review_items (a review's notes, decisions, actions), annotations, period_targets
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 30.0
 STATUSES = ("proposed", "active", "superseded", "rejected")
 TARGET_GRAINS = ("any", "day", "week", "month", "quarter", "total")
+REVIEW_ITEM_KINDS = ("note", "decision", "action")
+ACTION_STATUSES = ("open", "done", "dropped")
 FILE_AUTHOR = "file"
 
 _SCHEMA = (
@@ -113,6 +116,41 @@ _SCHEMA = (
         user TEXT NOT NULL,
         title TEXT NOT NULL,
         payload TEXT NOT NULL)""",
+    # What a review meeting wrote down beside its frozen numbers; actions stay open until closed.
+    """CREATE TABLE IF NOT EXISTS review_items (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        snapshot_id INTEGER NOT NULL REFERENCES snapshots (id),
+        kind TEXT NOT NULL CHECK (kind IN ('note', 'decision', 'action')),
+        text TEXT NOT NULL,
+        owner_team TEXT,
+        due_on TEXT,
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'dropped')),
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        closed_by TEXT,
+        closed_at TEXT)""",
+    # Events people mark on trend charts (a campaign launch, a pricing change); metric NULL
+    # means every chart. Removing one keeps its row (removed_at), so the audit log can name it.
+    """CREATE TABLE IF NOT EXISTS annotations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        on_date TEXT NOT NULL,
+        text TEXT NOT NULL,
+        metric TEXT,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        removed_by TEXT,
+        removed_at TEXT)""",
+    # The plan: a target per month or quarter. A jointly owned metric's target counts once every
+    # owning team has signed the same value (signed_teams); a new value starts over.
+    """CREATE TABLE IF NOT EXISTS period_targets (
+        name TEXT NOT NULL,
+        grain TEXT NOT NULL CHECK (grain IN ('month', 'quarter')),
+        period_start TEXT NOT NULL,
+        value REAL NOT NULL,
+        signed_teams TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        set_at TEXT NOT NULL,
+        PRIMARY KEY (name, grain, period_start))""",
     # The last text seen of each definition file, so an unchanged file costs one comparison.
     """CREATE TABLE IF NOT EXISTS file_sync (
         name TEXT PRIMARY KEY,
@@ -914,6 +952,85 @@ class Catalog:
             return [dict(r) for r in con.execute(
                 "SELECT name, grain, value, set_by, set_at FROM targets ORDER BY name, grain")]
 
+    def set_period_targets(self, rows: list[tuple[str, str, dt.date, float]], *,
+                           user: str) -> list[dict[str, Any]]:
+        """Set the plan's targets: (metric, grain 'month'|'quarter', period start, value) rows,
+        all or none (one transaction). Returns one dict per row: name, grain, period_start,
+        value, agreed (bool) and waiting_for (the owning teams yet to sign that value).
+
+        Approvers (and admins) of an owning team sign for their team; a jointly owned metric's
+        target counts once every owning team signed the same value. Setting a different value
+        starts the signatures over with the setter's team.
+        """
+        user = normalize_email(user)
+        results = []
+        with self._write() as con:
+            for name, grain, start, value in rows:
+                active = self._active(con, name)
+                if active is None:
+                    raise UnknownMetricError(f"the catalog has no live metric '{name}' to set a "
+                                             f"target for; {self._known_names_hint(con)}")
+                owners = _teams(active["owners"])
+                teams = self.roles.approving_teams(user, owners)
+                if not teams:
+                    person = self.roles.person(user)
+                    of = f" of {_join(list(person.teams))}" if person.teams else ""
+                    raise PermissionDeniedError(
+                        f"only approvers and admins of {_join(owners)} set the targets of "
+                        f"{name}; {user or 'an anonymous user'} is "
+                        f"{_article(person.role)}{of}.")
+                if grain not in ("month", "quarter"):
+                    raise CatalogError(f"a period target is for a month or a quarter, not "
+                                       f"'{grain}'.")
+                value = float(value)
+                if not math.isfinite(value):
+                    raise CatalogError(f"the target of {name} must be a finite number.")
+                key = (name, grain, start.isoformat())
+                previous = con.execute("SELECT value, signed_teams FROM period_targets WHERE "
+                                       "name = ? AND grain = ? AND period_start = ?",
+                                       key).fetchone()
+                signed = set(teams)
+                if previous is not None and previous["value"] == value:
+                    signed |= set(_teams(previous["signed_teams"]))
+                signed_list = _ordered_teams(list(signed))
+                con.execute(
+                    "INSERT INTO period_targets (name, grain, period_start, value, signed_teams,"
+                    " set_by, set_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, grain,"
+                    " period_start) DO UPDATE SET value = excluded.value, signed_teams ="
+                    " excluded.signed_teams, set_by = excluded.set_by, set_at = excluded.set_at",
+                    (*key, value, ",".join(signed_list), user, _now()))
+                waiting = [t for t in owners if t not in signed]
+                self._audit(con, user, "set_period_target", name, None, grain=grain,
+                            period_start=key[2], value=value, signed_teams=signed_list,
+                            previous=previous["value"] if previous is not None else None)
+                results.append({"name": name, "grain": grain, "period_start": key[2],
+                                "value": value, "agreed": not waiting, "waiting_for": waiting})
+        return results
+
+    def period_targets(self, name: str | None = None, *,
+                       agreed_only: bool = True) -> list[dict[str, Any]]:
+        """The plan's targets (name, grain, period_start, value, signed_teams, agreed), by
+        metric and period; only those every owning team signed unless agreed_only=False."""
+        sql = ("SELECT t.*, v.owners FROM period_targets t JOIN metric_versions v "
+               "ON v.name = t.name AND v.status = 'active'")
+        params: list[Any] = []
+        if name is not None:
+            sql += " WHERE t.name = ?"
+            params.append(name)
+        with self._read() as con:
+            rows = con.execute(sql + " ORDER BY t.name, t.grain, t.period_start",
+                               params).fetchall()
+        result = []
+        for row in rows:
+            signed = _teams(row["signed_teams"])
+            agreed = all(t in signed for t in _teams(row["owners"]))
+            if agreed or not agreed_only:
+                result.append({"name": row["name"], "grain": row["grain"],
+                               "period_start": row["period_start"], "value": row["value"],
+                               "signed_teams": signed, "agreed": agreed,
+                               "set_by": row["set_by"], "set_at": row["set_at"]})
+        return result
+
     # -- snapshots --------------------------------------------------------------------------
     def save_snapshot(self, title: str, payload: Any, *, user: str) -> int:
         """Freeze a meeting's numbers (any JSON-able payload); return the snapshot id.
@@ -954,6 +1071,158 @@ class Catalog:
             raise UnknownMetricError(f"there is no snapshot {snapshot_id}; `snapshots()` lists "
                                      "the saved ones.")
         return {**dict(row), "payload": json.loads(row["payload"])}
+
+    # -- what a review wrote down -----------------------------------------------------------
+    def add_review_item(self, snapshot_id: int, kind: str, text: str, *, user: str,
+                        owner_team: str | None = None,
+                        due_on: dt.date | str | None = None) -> int:
+        """Write a note, a decision or an action item into a saved review; return its id.
+
+        Editors, approvers and admins write into reviews (viewers read them). An action item
+        needs the team that owns it and a due date; it stays open until `close_action`.
+        """
+        user = normalize_email(user)
+        kind = (kind or "").strip().lower()
+        text = (text or "").strip()
+        if kind not in REVIEW_ITEM_KINDS:
+            raise CatalogError(f"a review item is a {', '.join(REVIEW_ITEM_KINDS[:-1])} or "
+                               f"{REVIEW_ITEM_KINDS[-1]}, not '{kind}'.")
+        if not text:
+            raise CatalogError(f"write what the {kind} says before adding it.")
+        if not self.roles.person(user).may_edit:
+            raise PermissionDeniedError(
+                f"{user or 'an anonymous user'} is {_article(self.roles.role(user))}; editors, "
+                "approvers and admins write notes, decisions and actions into a review.")
+        team = (owner_team or "").strip().lower() or None
+        due = None
+        if kind == "action":
+            if team not in TEAMS:
+                raise CatalogError(f"an action item needs the team that owns it: one of "
+                                   f"{_join(list(TEAMS))}.")
+            try:
+                due = (due_on if isinstance(due_on, dt.date)
+                       else dt.date.fromisoformat(str(due_on or "").strip())).isoformat()
+            except ValueError:
+                raise CatalogError(f"an action item needs a due date as YYYY-MM-DD, not "
+                                   f"{due_on!r}.") from None
+        with self._write() as con:
+            review = con.execute("SELECT title FROM snapshots WHERE id = ?",
+                                 (int(snapshot_id),)).fetchone()
+            if review is None:
+                raise UnknownMetricError(f"there is no review {snapshot_id} to write into; "
+                                         "`python -m metrics snapshot list` lists them.")
+            cursor = con.execute(
+                "INSERT INTO review_items (snapshot_id, kind, text, owner_team, due_on, "
+                "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (int(snapshot_id), kind, text, team if kind == "action" else None, due, user,
+                 _now()))
+            item_id = int(cursor.lastrowid)
+            self._audit(con, user, f"review_{kind}", None, None, snapshot_id=int(snapshot_id),
+                        item_id=item_id, text=text, owner_team=team, due_on=due)
+        return item_id
+
+    def close_action(self, item_id: int, *, user: str, status: str = "done") -> None:
+        """Mark an open action item done (or dropped); editors of any team may."""
+        user = normalize_email(user)
+        if status not in ACTION_STATUSES[1:]:
+            raise CatalogError(f"an action is closed as {_join(list(ACTION_STATUSES[1:]))}, "
+                               f"not '{status}'.")
+        if not self.roles.person(user).may_edit:
+            raise PermissionDeniedError(
+                f"{user or 'an anonymous user'} is {_article(self.roles.role(user))}; editors, "
+                "approvers and admins close action items.")
+        with self._write() as con:
+            row = con.execute("SELECT * FROM review_items WHERE id = ?",
+                              (int(item_id),)).fetchone()
+            if row is None or row["kind"] != "action":
+                raise UnknownMetricError(f"there is no action item {item_id}.")
+            if row["status"] != "open":
+                raise CatalogError(f"action {item_id} is already {row['status']} (by "
+                                   f"{row['closed_by']}).")
+            con.execute("UPDATE review_items SET status = ?, closed_by = ?, closed_at = ? "
+                        "WHERE id = ?", (status, user, _now(), int(item_id)))
+            self._audit(con, user, f"action_{status}", None, None,
+                        snapshot_id=row["snapshot_id"], item_id=int(item_id), text=row["text"])
+
+    def add_annotation(self, on_date: dt.date | str, text: str, *, user: str,
+                       metric: str | None = None) -> int:
+        """Mark an event on the trend charts (of one metric, or of all with metric=None);
+        editors, approvers and admins may. Returns its id."""
+        user = normalize_email(user)
+        text = " ".join((text or "").split())
+        if not text:
+            raise CatalogError("say what happened, e.g. 'Pricing change' or 'New SDR team'.")
+        if len(text) > 200:
+            raise CatalogError("keep an event to 200 characters: it is shown on charts.")
+        try:
+            day = (on_date if isinstance(on_date, dt.date)
+                   else dt.date.fromisoformat(str(on_date).strip()))
+        except ValueError:
+            raise CatalogError(f"an event needs its date as YYYY-MM-DD, not {on_date!r}."
+                               ) from None
+        if not self.roles.person(user).may_edit:
+            raise PermissionDeniedError(
+                f"{user or 'an anonymous user'} is {_article(self.roles.role(user))}; editors, "
+                "approvers and admins mark events on the charts.")
+        with self._write() as con:
+            if metric is not None and self._active(con, metric) is None:
+                raise UnknownMetricError(f"the catalog has no live metric '{metric}'; "
+                                         f"{self._known_names_hint(con)}")
+            cursor = con.execute(
+                "INSERT INTO annotations (on_date, text, metric, created_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?)", (day.isoformat(), text, metric, user, _now()))
+            annotation_id = int(cursor.lastrowid)
+            self._audit(con, user, "annotate", metric, None, annotation_id=annotation_id,
+                        on_date=day.isoformat(), text=text)
+        return annotation_id
+
+    def remove_annotation(self, annotation_id: int, *, user: str) -> None:
+        """Take an event off the charts (it stays in the audit log)."""
+        user = normalize_email(user)
+        if not self.roles.person(user).may_edit:
+            raise PermissionDeniedError(
+                f"{user or 'an anonymous user'} is {_article(self.roles.role(user))}; editors, "
+                "approvers and admins remove events from the charts.")
+        with self._write() as con:
+            row = con.execute("SELECT * FROM annotations WHERE id = ? AND removed_at IS NULL",
+                              (int(annotation_id),)).fetchone()
+            if row is None:
+                raise UnknownMetricError(f"there is no event {annotation_id} on the charts.")
+            con.execute("UPDATE annotations SET removed_by = ?, removed_at = ? WHERE id = ?",
+                        (user, _now(), int(annotation_id)))
+            self._audit(con, user, "remove_annotation", row["metric"], None,
+                        annotation_id=int(annotation_id), on_date=row["on_date"],
+                        text=row["text"])
+
+    def annotations(self, metric: str | None = None) -> list[dict[str, Any]]:
+        """Events on the charts, oldest first: those of every chart, plus those of `metric`
+        when given (None: all of them). on_date is an ISO date."""
+        sql = "SELECT * FROM annotations WHERE removed_at IS NULL"
+        params: list[Any] = []
+        if metric is not None:
+            sql += " AND (metric IS NULL OR metric = ?)"
+            params.append(metric)
+        with self._read() as con:
+            return [dict(r) for r in con.execute(sql + " ORDER BY on_date, id", params)]
+
+    def review_items(self, snapshot_id: int) -> list[dict[str, Any]]:
+        """The notes, decisions and actions of one review, in the order they were written."""
+        with self._read() as con:
+            return [dict(r) for r in con.execute(
+                "SELECT * FROM review_items WHERE snapshot_id = ? ORDER BY id",
+                (int(snapshot_id),))]
+
+    def open_actions(self, *, before: int | None = None) -> list[dict[str, Any]]:
+        """Action items still open from reviews saved before review `before` (None: from every
+        review), soonest due first, each with the title of the review that set it."""
+        sql = ("SELECT i.*, s.title AS review_title FROM review_items i JOIN snapshots s "
+               "ON s.id = i.snapshot_id WHERE i.kind = 'action' AND i.status = 'open'")
+        params: list[Any] = []
+        if before is not None:
+            sql += " AND i.snapshot_id < ?"
+            params.append(int(before))
+        with self._read() as con:
+            return [dict(r) for r in con.execute(sql + " ORDER BY i.due_on, i.id", params)]
 
 
 def _article(role: str) -> str:

@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "metrics.commands",
     "metrics.catalog_cli",
     "metrics.alerts_cli",
+    "metrics.review_cli",
+    "metrics.period_targets",
     "metrics.ingest",
     "metrics.bench",
 )

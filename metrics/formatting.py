@@ -41,3 +41,37 @@ def compact_number(value: float) -> str:
         if abs(value) >= threshold:
             return f"{value / threshold:.3g}{suffix}"
     return f"{value:,.0f}"
+
+
+UNIT_AXIS_TITLES = {
+    "percent": "%", "count": "count", "currency": "USD", "hours": "hours", "days": "days",
+    "ratio": "× (ratio)",
+}
+
+
+def format_change(current, previous, unit: str) -> str | None:
+    """The change from `previous` to `current`: points for percentages, relative otherwise.
+
+    >>> format_change(0.62, 0.55, "percent"), format_change(120, 100, "count")
+    ('+7.0 pts', '+20.0%')
+    """
+    if is_missing(current) or is_missing(previous):
+        return None
+    if unit == "percent":
+        return f"{(current - previous) * 100:+.1f} pts"
+    if previous == 0:
+        return None
+    return f"{(current - previous) / abs(previous) * 100:+.1f}%"
+
+
+def humanise(code: str) -> str:
+    """'paid_search' -> 'Paid search', 'lead_id' -> 'Lead id'; other text unchanged.
+
+    >>> humanise("paid_search"), humanise("EMEA"), humanise("Mid-Market")
+    ('Paid search', 'EMEA', 'Mid-Market')
+    """
+    if not isinstance(code, str) or not code or not code.replace("_", "").isalnum():
+        return code
+    if code.isupper() or any(c.isupper() for c in code) and "_" not in code:
+        return code
+    return code.replace("_", " ").capitalize()

@@ -67,8 +67,11 @@ def incomplete_legend(meta: dict) -> str:
 @_shared_figure
 def trend_chart(frame: pd.DataFrame, meta: dict, *, title: str, grain: str, by: str | None = None,
                 target: float | None = None, activations: list[tuple[int, dt.datetime]] = (),
-                height: int = 380) -> go.Figure:
-    """A metric over time; incomplete periods drawn hollow and dotted; target; version markers."""
+                height: int = 380, events: tuple[tuple[dt.date, str], ...] = (),
+                period_targets: tuple[tuple[dt.date, float], ...] = ()) -> go.Figure:
+    """A metric over time; incomplete periods drawn hollow and dotted; target; version markers;
+    `events` (date, text) people marked, as diamonds whose hover is their text;
+    `period_targets` (period, target) the plan, as a stepped target line."""
     unit = meta.get("unit", "count")
     incomplete = set(meta.get("incomplete_periods", []))
     partial = set(meta.get("partial_periods", []))
@@ -113,9 +116,35 @@ def trend_chart(frame: pd.DataFrame, meta: dict, *, title: str, grain: str, by: 
                            text=f"v{version} active", showarrow=False,
                            xanchor="right" if late else "left",
                            font={"size": 11, "color": NEUTRAL})
+    if period_targets:
+        fig.add_scatter(x=[p for p, _ in period_targets], y=[t for _, t in period_targets],
+                        mode="lines+markers", name="Target (plan)", line_shape="hvh",
+                        line={"color": "#16a34a", "dash": "dash", "width": 1.5},
+                        marker={"symbol": "line-ew-open", "size": 12, "color": "#16a34a"},
+                        hovertemplate="target %{y}<extra></extra>")
+    if events:
+        _add_events(fig, frame, events)
     return _layout(fig, title, x_title=grain_title(meta.get("grain", "month")),
                    y_title=axis_title(meta.get("label", ""), unit),
                    unit=unit, height=height)
+
+
+EVENT = "#7c3aed"
+
+
+def _add_events(fig: go.Figure, frame: pd.DataFrame, events: tuple[tuple[dt.date, str], ...]
+                ) -> None:
+    """A dotted line and a diamond at the top of the plot per event; the text (written by
+    people) is escaped, so it shows as written in the hover, never as plotly's HTML."""
+    values = pd.to_numeric(frame.get("value"), errors="coerce") if "value" in frame else None
+    top = float(values.max()) if values is not None and values.notna().any() else 0.0
+    moments = [pd.Timestamp(day).to_pydatetime() for day, _ in events]
+    for moment in moments:
+        fig.add_vline(x=moment, line={"color": EVENT, "dash": "dot", "width": 1})
+    fig.add_scatter(x=moments, y=[top] * len(moments), mode="markers", name="Events",
+                    marker={"symbol": "diamond", "size": 11, "color": EVENT},
+                    hovertext=[chart_text(f"{day:%d %b %Y}: {text}") for day, text in events],
+                    hovertemplate="%{hovertext}<extra></extra>")
 
 
 @_shared_figure

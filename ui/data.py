@@ -94,9 +94,42 @@ def _cached_metric(stamp, name: str, version: int, text_hash: str, start, end, g
     return frame, dict(frame.attrs)
 
 
+_PINNED_DAY = "_definitions_on"
+
+
+def pin_definitions(day: dt.date | None) -> None:
+    """Run the definitions live at the end of `day` on this page (None: the active ones)."""
+    st.session_state[_PINNED_DAY] = day
+
+
+def pinned_day() -> dt.date | None:
+    return st.session_state.get(_PINNED_DAY)
+
+
+@st.cache_data(ttl=dt.timedelta(seconds=30), max_entries=100, show_spinner=False)
+def _versions_on(locations: tuple[str, str, str], day: dt.date) -> dict[str, int]:
+    from metrics.review import versions_active_on
+
+    return dict(versions_active_on(_catalog(*locations), day).versions)
+
+
+def pinned_versions() -> dict[str, int]:
+    """{metric: version} live on the pinned day, {} when the page runs today's definitions."""
+    day = pinned_day()
+    if day is None:
+        return {}
+    try:
+        return _versions_on(_locations(), day)
+    except MetricError:
+        return {}
+
+
 def metric(name: str, *, start=None, end=None, grain: str = "month", by: str | None = None,
            where: LeadFilter = LeadFilter(), version: int | None = None) -> MetricResult:
-    """One metric, cached; a failure becomes an error message, never an exception."""
+    """One metric, cached; a failure becomes an error message, never an exception. Without a
+    `version`, the one live on the pinned day runs (pin_definitions), else the active one."""
+    if version is None:
+        version = pinned_versions().get(name)
     try:
         wh = get_warehouse()
         defn = wh.definition(name, version)
@@ -154,7 +187,10 @@ def metric_window_batch(names: list[str], *, windows: list[tuple], trend: tuple 
     out: dict[str, WindowResults] = {}
     try:
         wh = get_warehouse()
-        active = wh.definitions()
+        active = dict(wh.definitions())
+        for name, version in pinned_versions().items():
+            if name in active and active[name].version != version:
+                active[name] = wh.definition(name, version)
         stamp = warehouse_stamp()
     except MetricError as exc:
         return {name: failed(name, str(exc)) for name in names}
@@ -224,6 +260,23 @@ def targets() -> dict[str, float]:
     except (MetricError, AttributeError):
         catalog = None
     return agreed_targets(catalog)
+
+
+def period_plan(name: str) -> list[dict]:
+    """The agreed targets by month or quarter of a metric (the plan); [] when there are none."""
+    try:
+        return get_catalog().period_targets(name)
+    except (MetricError, AttributeError):
+        return []
+
+
+def plan_target(name: str, kind: str, start: dt.datetime, end: dt.datetime) -> float | None:
+    """The plan's target of a window (targets by period), None when the plan does not cover
+    every month of it."""
+    from metrics.period_targets import window_target
+
+    plan = period_plan(name)
+    return window_target(plan, kind, start, end) if plan else None
 
 
 def activations(name: str) -> list[tuple[int, dt.datetime]]:

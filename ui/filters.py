@@ -16,7 +16,7 @@ import datetime as dt
 import streamlit as st
 
 from metrics.selection import GRAIN_LABELS, RANGE_LABELS, LeadFilter, Selection, resolve_range
-from ui import data
+from ui import as_agreed, data
 from ui.import_view import data_set_caption
 
 FILTER_LABELS = {"segment": "Segment", "region": "Region", "source_channel": "Channel",
@@ -131,6 +131,7 @@ def render_sidebar() -> Selection:
                 help="Only campaigns of the chosen channels are offered."
                 if dim == "campaign_id" else None)
             shown[param] = [str(labels.get(value, value)) for value in chosen[dim]]
+        as_agreed.render_control()
     _write_to_url("range", [] if range_key == DEFAULT_RANGE else [RANGE_LABELS[range_key]])
     for param, day in (("from", custom and custom[0]), ("to", custom and custom[1])):
         _write_to_url(param, [day.isoformat()] if isinstance(day, dt.date) else [])
@@ -178,6 +179,7 @@ def page_caption(selection: Selection, extra: str = "") -> None:
                  f"{selection.grain} is partial, not a drop")
     if extra:
         text += f" · {extra}"
+    text += as_agreed.caption()
     st.caption(text)
     warn_when_nothing_matches(selection)
 

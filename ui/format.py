@@ -7,28 +7,10 @@ import re
 
 import pandas as pd
 
-from metrics.formatting import format_value, is_missing  # noqa: F401  (one formatter for app and alerts)
-
-UNIT_AXIS_TITLES = {
-    "percent": "%", "count": "count", "currency": "USD", "hours": "hours", "days": "days",
-    "ratio": "× (ratio)",
-}
-
-
-def format_change(current, previous, unit: str) -> str | None:
-    """The change from `previous` to `current`: points for percentages, relative otherwise.
-
-    >>> format_change(0.62, 0.55, "percent"), format_change(120, 100, "count")
-    ('+7.0 pts', '+20.0%')
-    """
-    if is_missing(current) or is_missing(previous):
-        return None
-    if unit == "percent":
-        return f"{(current - previous) * 100:+.1f} pts"
-    if previous == 0:
-        return None
-    return f"{(current - previous) / abs(previous) * 100:+.1f}%"
-
+# One formatter for the app, the alerts, the review pack and the CLI: the engine's.
+from metrics.formatting import (  # noqa: F401
+    UNIT_AXIS_TITLES, format_change, format_value, humanise, is_missing,
+)
 
 def plotly_tick_format(unit: str) -> str | None:
     return {"percent": ".0%", "currency": "$,.3s", "ratio": ".1f"}.get(unit)
@@ -37,19 +19,6 @@ def plotly_tick_format(unit: str) -> str | None:
 # Codes shown in words. "NA" (North America) is also what pandas reads as missing in a CSV.
 VALUE_LABELS = {"region": {"NA": "North America"}}
 CODE_COLUMNS = ("source_channel", "channel", "sourced_by", "team", "stage", "kind")
-
-
-def humanise(code: str) -> str:
-    """'paid_search' -> 'Paid search', 'lead_id' -> 'Lead id'; other text unchanged.
-
-    >>> humanise("paid_search"), humanise("EMEA"), humanise("Mid-Market")
-    ('Paid search', 'EMEA', 'Mid-Market')
-    """
-    if not isinstance(code, str) or not code or not code.replace("_", "").isalnum():
-        return code
-    if code.isupper() or any(c.isupper() for c in code) and "_" not in code:
-        return code
-    return code.replace("_", " ").capitalize()
 
 
 def readable(frame: pd.DataFrame) -> pd.DataFrame:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from metrics.period_targets import with_period_targets
+
 BREAKDOWNS = {"none": "Nothing", "segment": "Segment", "region": "Region",
               "source_channel": "Channel", "sourced_by": "Sourced by", "industry": "Industry"}
 
@@ -50,6 +52,28 @@ def trend_table(frame: pd.DataFrame, meta: dict) -> pd.DataFrame:
     return table
 
 
+def planned_trend(frame: pd.DataFrame, defn, grain: str, plan: list[dict]
+                  ) -> tuple[pd.DataFrame, tuple[tuple, ...]]:
+    """The trend with the plan's target and attainment per period, and the (period, target)
+    points of the plan's target line; the trend unchanged and () when the plan has none."""
+    if not plan:
+        return frame, ()
+    planned = with_period_targets(frame, plan, kind=defn.kind, grain=grain,
+                                  direction=defn.direction)
+    points = tuple((p, t) for p, t in zip(planned["period"], planned["target"]) if pd.notna(t))
+    return (planned, points) if points else (frame, ())
+
+
+def plan_line(frame: pd.DataFrame, name: str, grain: str) -> tuple[tuple, ...]:
+    """The (period, target) points of a metric's plan over a trend; () without a plan."""
+    from ui import data
+
+    defn = data.definitions().get(name)
+    if defn is None:
+        return ()
+    return planned_trend(frame, defn, grain, data.period_plan(name))[1]
+
+
 def value_columns(unit: str) -> dict:
     """Column settings that format a metric's value by its unit."""
     import streamlit as st
@@ -57,4 +81,9 @@ def value_columns(unit: str) -> dict:
     fmt = {"percent": "percent", "currency": "dollar", "ratio": "%.2f×", "hours": "%.1f h",
            "days": "%.1f days"}.get(unit, "localized")
     return {"value": st.column_config.NumberColumn("Value", format=fmt),
-            "complete": st.column_config.CheckboxColumn("Complete", help="Unchecked: still maturing")}
+            "complete": st.column_config.CheckboxColumn("Complete", help="Unchecked: still maturing"),
+            "target": st.column_config.NumberColumn("Target (plan)", format=fmt),
+            "attainment": st.column_config.NumberColumn(
+                "Attained", format="percent",
+                help="Value ÷ the plan's target of the period (target ÷ value where lower is "
+                     "better)")}

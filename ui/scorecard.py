@@ -58,6 +58,31 @@ def scorecard_results(names: list[str] | tuple[str, ...], selection: Selection
     return tiles
 
 
+COMPARISONS = {"previous": "Previous period", "last_year": "Last year", "target": "Target"}
+
+
+def _compare_options(same_window: bool) -> list[str]:
+    # When the previous period is the same period last year it is offered once, as last year.
+    return [c for c in COMPARISONS if not (same_window and c == "previous")]
+
+
+def compare_choice(name: str, same_window: bool) -> list[str]:
+    """The comparisons this tile shows: those picked in its pills (drawn at its foot by
+    `compare_pills`, so read here from the last run), all of them at first."""
+    options = _compare_options(same_window)
+    chosen = st.session_state.get(f"compare-{name}", options)
+    return [c for c in options if c in (chosen or [])]
+
+
+def compare_pills(name: str, same_window: bool) -> None:
+    options = _compare_options(same_window)
+    st.pills(f"Compare {name} with", options, format_func=COMPARISONS.get,
+             selection_mode="multi", default=options, key=f"compare-{name}",
+             label_visibility="collapsed",
+             help="Choose what this tile compares with; each says when a period is not over "
+                  "or its cohorts are still converting.")
+
+
 def render_tile(name: str, selection: Selection, targets: dict[str, float],
                 results: TileResults) -> None:
     current, previous_result, last_year_result, spark = results
@@ -84,53 +109,71 @@ def render_tile(name: str, selection: Selection, targets: dict[str, float],
         # For a 12-month (or year-to-date) window the previous period is the same period last
         # year: one comparison, named once, instead of two identical deltas.
         same_window = comparison_windows_coincide(selection)
+        chosen = compare_choice(name, same_window)
+        against = [c for c in ("previous", "last_year") if c in chosen]
         data_starts = data.get_warehouse().data_starts
         # A comparison window that lies mostly before the data begins has a low count because
         # the export starts there, not because the business did worse (Olist: +1,030 %).
-        why_previous = uncovered_comparison(selection.previous().start, selection.previous().end,
-                                            data_starts)
-        why_last_year = uncovered_comparison(selection.last_year().start,
-                                             selection.last_year().end, data_starts)
-        change = None if why_previous else format_change(value, previous, unit)
+        why_not = {
+            "previous": uncovered_comparison(selection.previous().start,
+                                             selection.previous().end, data_starts),
+            "last_year": uncovered_comparison(selection.last_year().start,
+                                              selection.last_year().end, data_starts)}
+        compared = {"previous": previous, "last_year": last_year}
+
+        def change_against(which: str) -> str | None:
+            return None if why_not[which] else format_change(value, compared[which], unit)
+
+        change = change_against(against[0]) if against else None
         st.metric(
             meta["label"], format_value(value, unit), label_visibility="collapsed",
             delta=change,
             delta_color="off" if young else ("normal" if direction == "up" else "inverse"),
             chart_data=chart_data, chart_type="line",
         )
-        first = "vs same period last year" if same_window else "vs previous period"
+        first = ("vs same period last year" if same_window or against[:1] == ["last_year"]
+                 else "vs previous period")
         inputs_missing = meta.get("missing_inputs", False)
         if inputs_missing:
             # The data lacks an input this metric reads: no value and nothing to compare, said
-            # in words instead of two "no comparable value" lines.
+            # in words instead of "no comparable value" lines.
             for note in meta.get("notes", []):
                 st.caption(f":material/block: {escape_markdown(note)}")
-        elif change is None:
-            st.caption(f"{first}: no comparable value" + (f" ({why_previous})" if why_previous
-                                                          else ""))
-        else:
+        elif against and change is None:
+            why = why_not[against[0]]
+            st.caption(f"{first}: no comparable value" + (f" ({why})" if why else ""))
+        elif against:
             st.caption(f"Change {first}" + (" (cohorts still maturing)" if young else ""))
-        if not same_window and not inputs_missing:
-            yoy = None if why_last_year else format_change(value, last_year, unit)
+        if len(against) == 2 and not inputs_missing:
+            yoy = change_against("last_year")
             if yoy:
-                st.markdown(f"vs last year **{yoy}**")
+                maturing_note = " (cohorts still maturing)" if young else ""
+                st.markdown(f"vs last year **{yoy}**{maturing_note}")
             else:
                 st.caption("vs last year: no comparable value"
-                           + (f" ({why_last_year})" if why_last_year else ""))
+                           + (f" ({why_not['last_year']})" if why_not["last_year"] else ""))
         if young and not inputs_missing:
             st.caption(f":material/hourglass_top: Includes cohorts younger than "
                        f"{defn.maturity_days} days, still converting: expect it to rise.")
-        target = targets.get(name)
+        planned = data.plan_target(name, defn.kind, selection.start, selection.end)
+        target = (planned if planned is not None else targets.get(name)) \
+            if "target" in chosen else None
         ratio = attainment(value, target, direction)
+        if target is not None and selection.partial and meta.get("kind") in ("count", "sum"):
+            # A count of a period not over yet against a whole period's target reads as a miss.
+            st.caption(":material/hourglass_top: The period is not over: the count so far is "
+                       "measured against the whole period's target.")
         if target is not None:
             colour = "gray" if ratio is None else ("green" if ratio >= 1 else
                                                    "orange" if ratio >= 0.9 else "red")
-            text = f"Target {format_value(target, unit, compact=True)}"
+            text = (f"{'Plan' if planned is not None else 'Target'} "
+                    f"{format_value(target, unit, compact=True)}")
             if ratio is not None:
                 text += f" · {ratio:.0%}"
             st.badge(text, color=colour, icon=":material/flag:",
                      help="Share of the agreed target attained (for metrics where lower is "
                           "better, target ÷ value).")
         st.caption(f"Owners: {', '.join(meta['owners'])} · `{name}` v{meta['version']}")
+        compare_pills(name, same_window)
         st.page_link("views/metric_detail.py", label="Trend and breakdown",
                      icon=":material/trending_up:", query_params=link_params(metric=name))

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import data, filters
+from ui.annotations import chart_events, events_caption
 from ui.charts import bar_chart, trend_chart
 from ui.components import (
     empty_state,
@@ -14,7 +15,14 @@ from ui.components import (
     version_caption,
 )
 from ui.format import escape_markdown
-from ui.metric_view import BREAKDOWNS, breakdown_label, metric_picker, trend_table, value_columns
+from ui.metric_view import (
+    BREAKDOWNS,
+    breakdown_label,
+    metric_picker,
+    planned_trend,
+    trend_table,
+    value_columns,
+)
 
 selection = filters.current()
 defs = data.definitions()
@@ -36,12 +44,19 @@ elif trend.frame.empty:
                 "Widen the period or clear a filter.")
 else:
     target = data.targets().get(name) if by is None else None
+    events = chart_events(name, selection)
+    planned, period_targets = planned_trend(trend.frame, defn, selection.grain,
+                                            data.period_plan(name) if by is None else [])
+    if period_targets:
+        target = None  # the plan's target of each period replaces the flat one
     fig = trend_chart(trend.frame, {**trend.meta, "grain": selection.grain},
                       title=f"{defn.label} by {selection.grain}"
                       + (f", by {breakdown_label(by).lower()}" if by else ""),
                       grain=selection.grain, by=by, target=target,
-                      activations=data.activations(name))
-    show_chart(fig, version_caption(trend) + incomplete_caption(trend, dotted=True), key="trend")
+                      activations=data.activations(name), events=events,
+                      period_targets=period_targets)
+    show_chart(fig, version_caption(trend) + incomplete_caption(trend, dotted=True)
+               + events_caption(events, name, selection), key="trend")
     notes(trend)
     if by:
         total = data.metric(name, start=selection.start, end=selection.end, grain="total", by=by,
@@ -52,8 +67,11 @@ else:
                             unit=defn.unit, x_title=breakdown_label(by), y_title=defn.label,
                             horizontal=True)
             show_chart(fig, version_caption(total), key="breakdown")
-    show_table(trend_table(trend.frame, trend.meta), file_name=f"{name}-{selection.grain}",
+    show_table(trend_table(planned, trend.meta), file_name=f"{name}-{selection.grain}",
                key="trend", column_config=value_columns(defn.unit))
+    if period_targets:
+        st.caption("Attainment uses the plan's target of each period (value ÷ target; target ÷ "
+                   "value where lower is better); periods without a planned target have none.")
 
 with st.expander(f"Definition: `{name}` v{defn.version}", icon=":material/code:"):
     st.code(defn.text, language="sql")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import data, filters
+from ui.review_view import since_last_review
 from ui.scorecard import SCORECARD, render_tile, scorecard_results
 
 selection = filters.current()
@@ -11,6 +12,7 @@ filters.page_caption(selection, "changes compare with the previous period of the
                       "and with the same period last year; arrows are green when the change "
                       "is good for the business")
 
+since_last_review()
 targets = data.targets()
 tiles = scorecard_results(SCORECARD, selection)
 for row_start in range(0, len(SCORECARD), 4):

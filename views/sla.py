@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import data, filters
+from ui.annotations import chart_events, events_caption
 from ui.charts import bar_chart, trend_chart
 from ui.components import (
     empty_state,
@@ -13,6 +14,7 @@ from ui.components import (
     version_caption,
 )
 from ui.glossary import sla_summary
+from ui.metric_view import plan_line
 from ui.sla_view import (
     REP_COLUMNS,
     UNTOUCHED_COLUMNS,
@@ -37,13 +39,17 @@ if not compliance.ok:
 elif compliance.frame.empty:
     empty_state("No MQLs were due a follow-up in this period with these filters.")
 else:
+    plan = plan_line(compliance.frame, "sla_first_touch_compliance", selection.grain)
     fig = trend_chart(compliance.frame, {**compliance.meta, "grain": selection.grain},
                       title="Share of MQLs touched by sales within the SLA",
-                      grain=selection.grain,
-                      target=data.targets().get("sla_first_touch_compliance"),
-                      activations=data.activations("sla_first_touch_compliance"))
+                      grain=selection.grain, period_targets=plan,
+                      target=None if plan else data.targets().get("sla_first_touch_compliance"),
+                      activations=data.activations("sla_first_touch_compliance"),
+                      events=chart_events("sla_first_touch_compliance", selection))
     show_chart(fig, version_caption(compliance) + incomplete_caption(compliance, dotted=True) + " · MQLs still inside their SLA window and "
-               "untouched are not counted until their deadline passes.", key="compliance")
+               "untouched are not counted until their deadline passes"
+               + events_caption(chart_events("sla_first_touch_compliance", selection),
+                                "sla_first_touch_compliance", selection), key="compliance")
 
 left, right = st.columns(2)
 with left:
@@ -89,12 +95,17 @@ if not mqls.ok:
 elif mqls.frame.empty:
     empty_state("No MQLs in this period with these filters.")
 else:
+    plan = plan_line(mqls.frame, "mqls", selection.grain)
     fig = trend_chart(mqls.frame, {**mqls.meta, "grain": selection.grain},
                       title=f"MQLs delivered per {selection.grain}", grain=selection.grain,
-                      target=commitment)
+                      target=None if plan else commitment, period_targets=plan,
+                      events=chart_events("mqls", selection))
     caption = version_caption(mqls) + incomplete_caption(mqls, dotted=True)
-    if commitment:
+    if plan:
+        caption += " · the commitment of each period is the plan's target (dashed)"
+    elif commitment:
         caption += f" · commitment {commitment:,.0f} MQLs per {selection.grain}"
         if selection.where:
             caption += " (the commitment is for all leads; filters lower the delivered count)"
-    show_chart(fig, caption, key="mqls")
+    show_chart(fig, caption + events_caption(chart_events("mqls", selection), "mqls", selection),
+               key="mqls")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui import data, filters
+from ui.annotations import chart_events, events_caption
 from ui.charts import bar_chart, trend_chart
 from ui.components import (
     empty_state,
@@ -14,6 +15,7 @@ from ui.components import (
     version_caption,
 )
 from ui.format import escape_markdown
+from ui.metric_view import plan_line
 
 selection = filters.current()
 st.title("Lead volume & quality")
@@ -53,11 +55,15 @@ for row in (quality[:2], quality[2:]):
             elif result.frame.empty:
                 empty_state(f"No data for {escape_markdown(result.meta.get('label', name))} in this period.")
             else:
+                plan = plan_line(result.frame, name, selection.grain)
                 fig = trend_chart(result.frame, {**result.meta, "grain": selection.grain},
                                   title=f"{result.meta['label']} per {selection.grain}",
-                                  grain=selection.grain, target=targets.get(name),
-                                  activations=data.activations(name), height=320)
-                show_chart(fig, version_caption(result) + incomplete_caption(result, dotted=True),
+                                  grain=selection.grain, period_targets=plan,
+                                  target=None if plan else targets.get(name),
+                                  activations=data.activations(name), height=320,
+                                  events=chart_events(name, selection))
+                show_chart(fig, version_caption(result) + incomplete_caption(result, dotted=True)
+                           + events_caption(chart_events(name, selection), name, selection),
                            key=f"quality-{name}")
                 notes(result)
 
