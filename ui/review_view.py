@@ -376,7 +376,12 @@ def plan_editor(user: str | None, may_approve: bool) -> None:
                 flash("error", f"The plan was not imported: {exc}")
             st.rerun()
     else:
-        st.caption("Approvers of a metric's owning team import its targets.")
+        roles = catalog.roles
+        teams = sorted({team for person in roles.people.values() for team in person.teams})
+        who = "; ".join(f"for {team}: {', '.join(roles.approvers(team)) or 'nobody yet'}"
+                        for team in teams)
+        st.caption(escape_markdown(f"Only approvers of a metric's owning team import its "
+                                   f"targets ({who}); ask one of them, or an admin."))
     plan = catalog.period_targets(agreed_only=False)
     if plan:
         show_grid(pd.DataFrame([{

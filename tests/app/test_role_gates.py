@@ -118,3 +118,19 @@ def test_without_a_verified_email_nobody_gets_in(catalog, user, refusal):
     assert not at.exception
     assert refusal in plain(at.error[0].value)
     assert labels(at) == ["Sign out"] and not at.metric and not at.sidebar.selectbox
+
+
+@pytest.mark.parametrize("email, may_set", [
+    ("cmo@example.com", True),              # approver of marketing
+    ("vp.sales@example.com", True),         # approver of sales
+    ("marketing.ops@example.com", False),   # editor
+    ("analyst@example.com", False),         # viewer
+])
+def test_only_approvers_may_import_targets_and_the_others_are_told_who(catalog, email, may_set):
+    at = signed_in("views/reviews.py", as_email(email))
+    assert not at.exception, [e.value for e in at.exception]
+    assert bool(at.get("file_uploader")) is may_set
+    if not may_set:
+        shown = texts(at)
+        assert "Only approvers of a metric's owning team import its targets" in shown
+        assert "cmo@example.com" in shown and "vp.sales@example.com" in shown
