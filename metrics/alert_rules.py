@@ -42,6 +42,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RECIPIENT_WORDS = ("owner", "team_lead", "owners")
 _EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_TOML_POSITION = re.compile(r"\(at line (?P<line>\d+), column (?P<column>\d+)\)")
 
 # The settings each kind takes beyond the common ones, with their defaults.
 RULE_SETTINGS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
@@ -69,6 +70,8 @@ class AlertRule:
     settings: Mapping[str, Any]
     source: str
     text: str
+    #: The catalog version this rule was read from (None: straight from its file).
+    version: int | None = None
 
     def setting(self, key: str) -> Any:
         return self.settings[key]
@@ -189,7 +192,14 @@ def parse_rule(name: str, text: str, source: str | None = None) -> AlertRule:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _error(source, f"is not valid TOML: {exc}.") from None
+        # tomllib (Python 3.11) puts the position only in its message: lift it out, so the
+        # error names the line and the editor can point at it.
+        found = _TOML_POSITION.search(str(exc))
+        if found is None:
+            raise _error(source, f"is not valid TOML: {exc}.") from None
+        raise DefinitionError(f"is not valid TOML: {str(exc)[:found.start()].strip()}.",
+                              source=source, line=int(found["line"]),
+                              column=int(found["column"])) from None
     kind = raw.get("kind")
     if kind not in KINDS:
         raise _error(source, f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
