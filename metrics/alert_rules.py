@@ -177,15 +177,39 @@ def _settings(kind: str, raw: Mapping[str, Any], source: str) -> dict[str, Any]:
     return settings
 
 
+def _key_line(text: str, message: str) -> int | None:
+    """The line of the setting an error is about: its message starts with the key ('notify
+    has ...', 'hours_left must ...') or names it ('has no setting threshold')."""
+    named = re.search(r"has no setting (\w+)", message)
+    key = named.group(1) if named else message.split(" ", 1)[0]
+    if not re.fullmatch(r"[a-z_]+", key):
+        return None
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        if re.match(rf"\s*{key}\s*=", line):
+            return number
+    return None
+
+
 def parse_rule(name: str, text: str, source: str | None = None) -> AlertRule:
-    """One rule from its file's text.
+    """One rule from its file's text; an error names the line of the setting it is about.
 
     >>> r = parse_rule("w", 'label = "Soon due"\\nkind = "sla_warning"\\nowners = ["sales"]\\n'
     ...                'notify = ["owner"]\\nhours_left = 3')
     >>> r.kind, r.notify, r.channels, r.setting("hours_left")
     ('sla_warning', ('owner',), ('email',), 3.0)
     """
-    source = source or f"{name}.toml"
+    try:
+        return _parse_rule(name, text, source or f"{name}.toml")
+    except DefinitionError as exc:
+        if exc.line is not None:
+            raise
+        line = _key_line(text, exc.message)
+        if line is None:
+            raise
+        raise DefinitionError(exc.message, source=exc.source, line=line) from None
+
+
+def _parse_rule(name: str, text: str, source: str) -> AlertRule:
     if not _NAME.match(name):
         raise _error(source, "a rule file's name is lowercase letters, digits and _, "
                      "e.g. sla_warning.toml.")
