@@ -243,11 +243,15 @@ def show_rule_proposal(item: dict, user: str | None) -> None:
             with st.expander(f"What it would do: v{active} (active) vs v{version}",
                              expanded=True, icon=":material/compare_arrows:"):
                 show_dry_run(rule, catalog.text(name, active), item["text"],
-                             old_label=f"v{active} (active)", new_label=f"v{version}",
+                             old_label=f"v{active} (active)",
+                             new_label=f"v{version} (proposed)",
                              key=view.widget_key("rule-impact", name, version))
         with st.expander(f"Changes to the text since v{item['base_version']}",
                          icon=":material/difference:", expanded=True):
-            view.show_diff(catalog.diff(name, item["base_version"], version))
+            base = item["base_version"]
+            view.show_diff(text_diff(catalog.text(name, base), item["text"],
+                                     old_label=f"{rule}.toml v{base}",
+                                     new_label=f"{rule}.toml v{version}"))
         comment_key = view.widget_key("comment", name, version)
         st.text_input("Comment (required to reject)", key=comment_key)
         buttons = st.container(horizontal=True)

@@ -12,9 +12,10 @@ person = auth.current_person()
 catalog = data.get_catalog()
 
 st.title("Review inbox")
-st.caption("Changes to a shared definition or alert rule go live only when every owning team has approved "
-           "them, and never by their author. Impact previews use the period and filters in the "
-           f"sidebar: {selection.label}, {selection.describe()}, "
+st.caption("Changes to a shared definition or alert rule go live only when every owning team "
+           "has approved them, and never by their author. Impact previews use the period and "
+           "filters in the sidebar (an alert rule's dry run judges the warehouse as it is now): "
+           f"{selection.label}, {selection.describe()}, "
            f"{filters.describe_filters(selection)}.")
 view.show_flash()
 

@@ -66,7 +66,7 @@ def test_an_editor_proposes_both_teams_approve_and_the_rule_in_force_changes(app
     approve = widget_key("approve", BREACH, 2)
     at = _open(app, "views/inbox.py", "cmo@example.com")
     assert "Sales leads want the older breaches too" in [t.value for t in at.text]
-    assert "v1 (active) finds 4 alerts and v2 5 (1 more)" in _texts(at, "info")
+    assert "v1 (active) finds 4 alerts and v2 (proposed) 5 (1 more)" in _texts(at, "info")
     at.button(key=approve).click().run()
     assert "now waits for sales" in _texts(at, "success")
     assert catalog.rule("sla_breach").version == 1

@@ -72,11 +72,12 @@ def test_the_file_is_version_1_and_a_proposal_round_trips_unchanged(catalog, rul
 def test_a_broken_or_hostile_rule_is_refused_with_its_file_and_line_and_nothing_is_stored(
         catalog):
     broken = SLA_RULES["sla_breach"].replace("lookback_days = 7", "lookback_days = = 7")
-    with pytest.raises(DefinitionError, 
-                       match=r"sla_breach\.toml \(proposed\) line 6, column 17: is not valid TOML"):
+    with pytest.raises(DefinitionError, match=r"sla_breach\.toml \(proposed\) line 6, "
+                                              "column 17: is not valid TOML"):
         catalog.propose(BREACH, broken, author="sales.ops@example.com", reason="typo")
     hostile = SLA_RULES["sla_breach"] + 'sql = "DROP TABLE leads"\n'
-    with pytest.raises(DefinitionError, match="proposed\) line 7: a sla_breach rule has no setting sql"):
+    with pytest.raises(DefinitionError,
+                       match=r"proposed\) line 7: a sla_breach rule has no setting sql"):
         catalog.propose(BREACH, hostile, author="sales.ops@example.com", reason="x")
     with pytest.raises(DefinitionError, match="owners lists the teams"):
         catalog.propose(BREACH, SLA_RULES["sla_breach"].replace('"sales", "marketing"',
