@@ -40,6 +40,11 @@ def rules() -> dict[str, AlertRule]:
     return data.get_catalog().active_rules(ALERTS_DIR)
 
 
+def rule_problems() -> tuple[str, ...]:
+    """Rule files the last sync could not import into the catalog, as sentences."""
+    return data.get_catalog().rule_sync_problems
+
+
 def when(stamp: str | None) -> str:
     if not stamp:
         return ""

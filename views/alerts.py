@@ -76,9 +76,16 @@ st.caption("Rules are files in `sql/alerts/` beside the metric definitions (vers
 st.subheader("Change a rule")
 edited = st.selectbox("Rule to open", list(rules), key="rule-edit",
                       format_func=lambda r: f"{labels[r]} ({r})")
-rule_editor.show_rule_editor(rules[edited], user)
-st.markdown(f"**History of `{edited}`**")
-rule_editor.show_rule_history(rules[edited], user)
+for problem in view.rule_problems():
+    st.warning(escape_markdown(problem), icon=":material/warning:")
+if rules[edited].version is None:
+    st.info(f"`{edited}` is judged from its file: the catalog has no version of it yet, so it "
+            "cannot be changed here until the file is imported (see the warning above).",
+            icon=":material/info:")
+else:
+    rule_editor.show_rule_editor(rules[edited], user)
+    st.markdown(f"**History of `{edited}`**")
+    rule_editor.show_rule_history(rules[edited], user)
 
 st.subheader("My subscriptions")
 if not user:

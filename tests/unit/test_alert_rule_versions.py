@@ -146,3 +146,17 @@ def test_the_preview_counts_the_alerts_and_whom_they_go_to(warehouse, catalog, r
     assert len(draft.alerts) == 5                            # A8 (R1, Ana) too
     assert draft.recipients == {"vp.sales@example.com": 5, "ana.ruiz@example.com": 3,
                                 "ben.okafor@example.com": 1}
+
+
+def test_a_rule_file_broken_in_git_keeps_the_active_version_and_says_why(catalog, rules_dir):
+    (rules_dir / "sla_breach.toml").write_text(LONGER.replace("lookback_days = 60",
+                                                              "lookback_days = -1"))
+    rules = catalog.active_rules(rules_dir)
+    assert (rules["sla_breach"].version, rules["sla_breach"].setting("lookback_days")) == (1, 7)
+    [problem] = catalog.rule_sync_problems
+    assert "sla_breach.toml line 6: lookback_days must be at least 1" in problem
+    assert "not imported" in problem
+    # Fixed in git, the file becomes v2 at once: a file's review is its sign-off.
+    (rules_dir / "sla_breach.toml").write_text(LONGER)
+    assert catalog.active_rules(rules_dir)["sla_breach"].version == 2
+    assert catalog.history(BREACH)[-1]["origin"] == "file"
