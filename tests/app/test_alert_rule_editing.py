@@ -95,3 +95,19 @@ def test_a_viewer_is_told_who_may_change_the_rule_and_gets_no_form(app, catalog)
     assert "sales.ops@example.com · vp.sales@example.com" in who
     assert not [a for a in at.text_area if a.key == text_key(BREACH, 1)]
     assert not [b for b in at.button if b.key == "rule-propose"]
+
+
+def test_an_approver_rejects_a_rule_change_in_the_inbox_with_a_comment(app, catalog):
+    catalog.active_rules()
+    text = catalog.text(BREACH).replace('notify = ["owner", "team_lead"]', 'notify = ["owner"]')
+    version = catalog.propose(BREACH, text, author="sales.ops@example.com",
+                              reason="leads are told by their reps")
+    at = _open(app, "views/inbox.py", "cmo@example.com")
+    # Without the team lead only the owners hear: R1, R2 and R9 have no address in the shipped
+    # book, so each breach still reaches the VP Sales as the owner's stand-in (4 and 4).
+    assert "v1 (active) finds 4 alerts and v2 (proposed) 4 (the same number)" in _texts(at, "info")
+    at.text_input(key=widget_key("comment", BREACH, version)).input("leads must hear of breaches")
+    at.button(key=widget_key("reject", BREACH, version)).click().run()
+    assert "Rejected v2 of the alert rule sla_breach" in _texts(at, "info")
+    assert catalog.history(BREACH)[-1]["status"] == "rejected"
+    assert catalog.rule("sla_breach").version == 1
