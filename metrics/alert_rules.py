@@ -42,6 +42,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RECIPIENT_WORDS = ("owner", "team_lead", "owners")
 _EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_TOML_POSITION = re.compile(r"\(at line (?P<line>\d+), column (?P<column>\d+)\)")
 
 # The settings each kind takes beyond the common ones, with their defaults.
 RULE_SETTINGS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
@@ -69,6 +70,8 @@ class AlertRule:
     settings: Mapping[str, Any]
     source: str
     text: str
+    #: The catalog version this rule was read from (None: straight from its file).
+    version: int | None = None
 
     def setting(self, key: str) -> Any:
         return self.settings[key]
@@ -174,22 +177,53 @@ def _settings(kind: str, raw: Mapping[str, Any], source: str) -> dict[str, Any]:
     return settings
 
 
+def _key_line(text: str, message: str) -> int | None:
+    """The line of the setting an error is about: its message starts with the key ('notify
+    has ...', 'hours_left must ...') or names it ('has no setting threshold')."""
+    named = re.search(r"has no setting (\w+)", message)
+    key = named.group(1) if named else message.split(" ", 1)[0]
+    if not re.fullmatch(r"[a-z_]+", key):
+        return None
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        if re.match(rf"\s*{key}\s*=", line):
+            return number
+    return None
+
+
 def parse_rule(name: str, text: str, source: str | None = None) -> AlertRule:
-    """One rule from its file's text.
+    """One rule from its file's text; an error names the line of the setting it is about.
 
     >>> r = parse_rule("w", 'label = "Soon due"\\nkind = "sla_warning"\\nowners = ["sales"]\\n'
     ...                'notify = ["owner"]\\nhours_left = 3')
     >>> r.kind, r.notify, r.channels, r.setting("hours_left")
     ('sla_warning', ('owner',), ('email',), 3.0)
     """
-    source = source or f"{name}.toml"
+    try:
+        return _parse_rule(name, text, source or f"{name}.toml")
+    except DefinitionError as exc:
+        if exc.line is not None:
+            raise
+        line = _key_line(text, exc.message)
+        if line is None:
+            raise
+        raise DefinitionError(exc.message, source=exc.source, line=line) from None
+
+
+def _parse_rule(name: str, text: str, source: str) -> AlertRule:
     if not _NAME.match(name):
         raise _error(source, "a rule file's name is lowercase letters, digits and _, "
                      "e.g. sla_warning.toml.")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _error(source, f"is not valid TOML: {exc}.") from None
+        # tomllib (Python 3.11) puts the position only in its message: lift it out, so the
+        # error names the line and the editor can point at it.
+        found = _TOML_POSITION.search(str(exc))
+        if found is None:
+            raise _error(source, f"is not valid TOML: {exc}.") from None
+        raise DefinitionError(f"is not valid TOML: {str(exc)[:found.start()].strip()}.",
+                              source=source, line=int(found["line"]),
+                              column=int(found["column"])) from None
     kind = raw.get("kind")
     if kind not in KINDS:
         raise _error(source, f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from metrics.alert_messages import render
-from metrics.alert_rules import ALERTS_DIR, Recipients, load_recipients, load_rules
+from metrics.alert_rules import ALERTS_DIR, AlertRule, Recipients, load_recipients
 from metrics.alert_store import AlertStore, open_alert_store
 from metrics.alerts import Alert, AlertContext, evaluate_rules
 from metrics.catalog import Catalog
@@ -133,14 +133,14 @@ def run_alerts(warehouse: Warehouse, catalog: Catalog, *, config: DeliveryConfig
     """
     retry = retry or RetryPolicy()
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    rules = load_rules(rules_dir)
+    # Each rule at its active catalog version: the file's, or a change approved in the app.
+    rules = catalog.active_rules(rules_dir)
     if kinds:
         rules = {n: r for n, r in rules.items() if r.kind in kinds}
     book = load_recipients(rules_dir)
     store = open_alert_store(catalog)
-    ctx = AlertContext(warehouse=warehouse, model=load_model(), recipients=book,
-                       targets=agreed_targets(catalog, "month"), now=now)
-    report = RunReport(dry_run=dry_run)
+    ctx = alert_context(warehouse, catalog, book, now)
+    report = RunReport(dry_run=dry_run, failures=catalog.rule_sync_problems)
     # Digests last: they count the week's alerts, this run's included.
     for digests in (False, True):
         group = {n: r for n, r in rules.items() if (r.kind == "digest") == digests}
@@ -162,6 +162,45 @@ def run_alerts(warehouse: Warehouse, catalog: Catalog, *, config: DeliveryConfig
     deliver_due(store, config, retry, report)
     report.waiting_retry = store.pending_count()
     return report
+
+
+def alert_context(warehouse: Warehouse, catalog: Catalog, book: Recipients,
+                  now: dt.datetime) -> AlertContext:
+    """What every rule is judged with: the warehouse, the model's business hours, the address
+    book and the agreed monthly targets."""
+    return AlertContext(warehouse=warehouse, model=load_model(), recipients=book,
+                        targets=agreed_targets(catalog, "month"), now=now)
+
+
+@dataclass(frozen=True)
+class RulePreview:
+    """What one version of a rule would find against the warehouse now (nothing is recorded
+    or sent): its alerts, how many go to each recipient, notes and the error if it failed."""
+
+    alerts: tuple[Alert, ...]
+    recipients: dict[str, int]
+    notes: tuple[str, ...] = ()
+    failures: tuple[str, ...] = ()
+
+
+def preview_rule(warehouse: Warehouse, catalog: Catalog, rule: AlertRule, *,
+                 rules_dir: Path | str = ALERTS_DIR,
+                 now: dt.datetime | None = None) -> RulePreview:
+    """A dry run of one rule (a draft or a stored version) by the same engine as the run.
+
+    A digest is built whatever its schedule, so a change to it shows what it would contain.
+    `recipients` counts alerts per address ('<why>, no address' when the book has none).
+    """
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    ctx = alert_context(warehouse, catalog, load_recipients(rules_dir), now)
+    evaluation = evaluate_rules({rule.name: rule}, ctx, force_digest=True)
+    counts: dict[str, int] = {}
+    for alert in evaluation.alerts:
+        for who in dict.fromkeys(r.email or f"{r.why}, no address" for r in alert.recipients):
+            counts[who] = counts.get(who, 0) + 1
+    return RulePreview(evaluation.alerts, dict(sorted(counts.items(), key=lambda kv: (-kv[1],
+                                                                                        kv[0]))),
+                       evaluation.notes, evaluation.failures)
 
 
 def _record(alerts, store: AlertStore, config: DeliveryConfig, book: Recipients,

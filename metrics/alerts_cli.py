@@ -15,7 +15,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from metrics.alert_rules import ALERTS_DIR, load_recipients, load_rules
+from metrics.alert_rules import ALERTS_DIR, load_recipients
 from metrics.errors import QueryError
 
 
@@ -48,6 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     digest.set_defaults(func=run_digest)
     rules = commands.add_parser("rules", help="list the alert rules and their recipients")
     rules.add_argument("--rules", type=Path, default=None, metavar="DIR")
+    rules.add_argument("--catalog", type=Path, help="catalog file holding the rules' versions "
+                       "(default METRICS_CATALOG or data/catalog.sqlite)")
     rules.set_defaults(func=run_rules)
 
 
@@ -114,12 +116,15 @@ def run_digest(args: argparse.Namespace) -> int:
 
 
 def run_rules(args: argparse.Namespace) -> int:
+    from metrics.catalog import open_catalog
+
     folder = args.rules or ALERTS_DIR
-    rules = load_rules(folder)
+    rules = open_catalog(args.catalog).active_rules(folder)
     book = load_recipients(folder)
     for rule in rules.values():
         settings = ", ".join(f"{k}={v}" for k, v in rule.settings.items() if k != "metrics")
-        print(f"{rule.name:<20}{rule.kind:<14}{rule.label}")
+        version = f"v{rule.version}" if rule.version else "file"
+        print(f"{rule.name:<20}{rule.kind:<14}{rule.label} ({version})")
         print(f"{'':<20}notify {', '.join(rule.notify)} by {', '.join(rule.channels)}; "
               f"owners {', '.join(rule.owners)}; {settings}")
         if rule.metrics:

@@ -23,10 +23,17 @@ Rules, enforced here and not in the UI:
   active since is refused as a conflict (no lost update).
 - A refused call raises a CatalogError (or, for invalid SQL, a DefinitionError/UnsafeSQLError)
   with a sentence a person can act on, and changes nothing.
+
+Alert rules (sql/alerts/*.toml) are versioned here too, by exactly the same rules: each rule is
+a row family named `alert_rule:<rule>` (RULE_PREFIX) in the same tables, its text validated by
+metrics.alert_rules.parse_rule instead of the SQL checks, owned by the rule's `owners`. The
+prefix cannot clash with a metric (metric names are lowercase letters, digits and _), needs no
+schema change, and every metric listing (names, active_definitions, export) leaves it out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import json
@@ -40,6 +47,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from metrics.alert_rules import ALERTS_DIR, RECIPIENTS_FILE_NAME, AlertRule, parse_rule
 from metrics.definitions import TEAMS, MetricDefinition, definition_lines, parse_definition
 from metrics.errors import CatalogError, MetricError, QueryError
 from metrics.paths import METRICS_DIR, REPO_ROOT, default_catalog_path
@@ -56,6 +64,28 @@ TARGET_GRAINS = ("any", "day", "week", "month", "quarter", "total")
 REVIEW_ITEM_KINDS = ("note", "decision", "action")
 ACTION_STATUSES = ("open", "done", "dropped")
 FILE_AUTHOR = "file"
+RULE_PREFIX = "alert_rule:"
+# SQL that keeps alert rules out of the metric listings (GLOB: case-sensitive, no _ wildcard).
+_METRICS_ONLY = "name NOT GLOB 'alert_rule:*'"
+
+
+def rule_key(rule: str) -> str:
+    """The catalog name of an alert rule: 'sla_breach' -> 'alert_rule:sla_breach'."""
+    return RULE_PREFIX + rule
+
+
+def is_rule_key(name: str | None) -> bool:
+    return bool(name) and name.startswith(RULE_PREFIX)
+
+
+def rule_name(name: str) -> str:
+    """The rule's own name from its catalog name ('alert_rule:sla_breach' -> 'sla_breach')."""
+    return name.removeprefix(RULE_PREFIX)
+
+
+def subject(name: str) -> str:
+    """How sentences name a catalog entry: the metric's name, or 'the alert rule <rule>'."""
+    return f"the alert rule {rule_name(name)}" if is_rule_key(name) else name
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS metric_versions (
@@ -252,6 +282,8 @@ class Catalog:
         self._parsed: dict[tuple[str, int], MetricDefinition] = {}
         #: Definition files that could not be imported at the last sync, as sentences.
         self.sync_problems: tuple[str, ...] = ()
+        #: Alert rule files that could not be imported at the last `sync_rule_files`.
+        self.rule_sync_problems: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"Catalog({str(self.path)!r})"
@@ -419,7 +451,7 @@ class Catalog:
     @staticmethod
     def _known_names_hint(con: sqlite3.Connection) -> str:
         names = [r[0] for r in con.execute(
-            "SELECT DISTINCT name FROM metric_versions ORDER BY name")]
+            f"SELECT DISTINCT name FROM metric_versions WHERE {_METRICS_ONLY} ORDER BY name")]
         if not names:
             return "the catalog is empty (no definition files were found)."
         shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
@@ -453,47 +485,70 @@ class Catalog:
         leaves its metric in the catalog.
         """
         files = sorted(self.definitions_dir.glob("*.sql")) if self.definitions_dir.is_dir() else []
+        created, self.sync_problems = self._sync_paths([(path.stem, path) for path in files])
+        return created
+
+    def sync_rule_files(self, directory: Path | str = ALERTS_DIR) -> list[tuple[str, int]]:
+        """Import the alert rule files of `directory` exactly as `sync_files` imports the
+        definition files (a new file is v1, a changed one a new active version: rule files are
+        reviewed in git); return the (catalog name, version) of each version created. Problems
+        (a file that does not parse) are in `rule_sync_problems`."""
+        created, self.rule_sync_problems = self._sync_paths(
+            [(rule_key(path.stem), path) for path in _rule_files(directory)])
+        return created
+
+    def _sync_paths(self, files: list[tuple[str, Path]]
+                    ) -> tuple[list[tuple[str, int]], tuple[str, ...]]:
         with self._read() as con:
             seen = {r["name"]: r["text"] for r in con.execute("SELECT name, text FROM file_sync")}
-        candidates: list[tuple[str, Path, str]] = []
+        candidates: list[tuple[str, Path, str, tuple[str, ...]]] = []
         problems: list[str] = []
-        for path in files:
+        for name, path in files:
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 problems.append(f"{path}: cannot read the file: {exc}")
                 continue
-            if seen.get(path.stem) == text:
+            if seen.get(name) == text:
                 continue
             try:
-                defn = parse_definition(text, source=str(path), expected_name=path.stem)
-                validate_definition(defn, self.schema)
+                owners = self._checked_owners(name, text, str(path))
             except MetricError as exc:
                 problems.append(f"{exc} (the file was not imported into the catalog)")
                 continue
-            candidates.append((path.stem, path, text))
+            candidates.append((name, path, text, owners))
         for problem in problems:
             log.warning("%s", problem)
-        self.sync_problems = tuple(problems)
         if not candidates:
-            return []
+            return [], tuple(problems)
         created: list[tuple[str, int]] = []
         try:
             with self._write() as con:
-                for name, path, text in candidates:
-                    version = self._sync_one(con, name, path, text)
+                for name, path, text, owners in candidates:
+                    version = self._sync_one(con, name, path, text, owners)
                     if version is not None:
                         created.append((name, version))
         except ReadOnlyCatalogError:
             # Reading a read-only catalog (history, export) must still work; say what it lacks.
+            what = "alert rule" if is_rule_key(candidates[0][0]) else "definition"
             problem = (f"the catalog {self.path} is read-only here, so {len(candidates)} changed "
-                       "definition file(s) were not imported: "
-                       + ", ".join(name for name, _, _ in candidates) + ".")
+                       f"{what} file(s) were not imported: "
+                       + ", ".join(path.stem for _, path, _, _ in candidates) + ".")
             log.warning("%s", problem)
-            self.sync_problems = (*problems, problem)
-        return created
+            problems.append(problem)
+        return created, tuple(problems)
 
-    def _sync_one(self, con: sqlite3.Connection, name: str, path: Path, text: str) -> int | None:
+    def _checked_owners(self, name: str, text: str, source: str) -> tuple[str, ...]:
+        """Parse and validate a whole file's text as what `name` is (a metric definition, or an
+        alert rule for an `alert_rule:` name); return its owners, or raise the file's error."""
+        if is_rule_key(name):
+            return parse_rule(rule_name(name), text, source=source).owners
+        defn = parse_definition(text, source=source, expected_name=name)
+        validate_definition(defn, self.schema)
+        return defn.owners
+
+    def _sync_one(self, con: sqlite3.Connection, name: str, path: Path, text: str,
+                  owners: tuple[str, ...]) -> int | None:
         # Re-read under the write lock: another process may have synced the same file meanwhile.
         state = con.execute("SELECT text FROM file_sync WHERE name = ?", (name,)).fetchone()
         if state is not None and state["text"] == text:
@@ -509,7 +564,6 @@ class Catalog:
             self._audit(con, FILE_AUTHOR, "file_matches_active", name, active["version"],
                         path=shown_path)
         else:
-            owners = parse_definition(text, source=str(path), expected_name=name).owners
             version = self._next_version(con, name)
             author = FILE_AUTHOR if version == 1 else f"{FILE_AUTHOR}:{shown_path}"
             if active is not None:
@@ -542,7 +596,7 @@ class Catalog:
     def _check_propose(self, con: sqlite3.Connection, name: str, author: str) -> sqlite3.Row | None:
         active = self._active(con, name)
         owners = _teams(active["owners"]) if active is not None else None
-        refusal = self.roles.why_not_propose(author, owners, metric=name)
+        refusal = self.roles.why_not_propose(author, owners, metric=subject(name))
         if refusal:
             raise PermissionDeniedError(refusal)
         return active
@@ -556,29 +610,37 @@ class Catalog:
         """
         author = normalize_email(author)
         if not isinstance(text, str) or not text.strip():
+            if is_rule_key(name):
+                raise CatalogError(f"the proposed text of {subject(name)} is empty; paste the "
+                                   "whole rule file: label, kind, owners, notify and settings.")
             raise CatalogError(f"the proposed definition of {name} is empty; paste the whole "
                                "file: the '-- key: value' header, then one SELECT.")
         # Rights first (cheap), so someone without them is told that before any SQL critique.
         with self._read() as con:
+            if is_rule_key(name) and self._active(con, name) is None:
+                raise CatalogError(f"there is no alert rule {rule_name(name)}; a new rule starts "
+                                   "as a file in sql/alerts/ (reviewed in git), then the app "
+                                   "edits it.")
             self._check_propose(con, name, author)
-        defn = parse_definition(text, source=f"{name} (proposed)", expected_name=name)
-        validate_definition(defn, self.schema)
+        source = (f"{rule_name(name)}.toml (proposed)" if is_rule_key(name)
+                  else f"{name} (proposed)")
+        owners = self._checked_owners(name, text, source)
         with self._write() as con:
             # Re-check under the write lock: the active version or its owners may have moved.
             active = self._check_propose(con, name, author)
             if active is not None and active["text"] == text:
                 raise CatalogError(f"this text is the same as the active version v"
-                                   f"{active['version']} of {name}; change something before "
-                                   "proposing it.")
+                                   f"{active['version']} of {subject(name)}; change something "
+                                   "before proposing it.")
             base_owners = _teams(active["owners"]) if active is not None else []
-            signoff = _ordered_teams(base_owners, defn.owners)
+            signoff = _ordered_teams(base_owners, owners)
             version = self._next_version(con, name)
             base = active["version"] if active is not None else None
             con.execute(
                 "INSERT INTO metric_versions (name, version, text, owners, signoff_teams, author,"
                 " created_at, reason, base_version, status, origin, restores_version)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'proposed', 'app', ?)",
-                (name, version, text, ",".join(defn.owners), ",".join(signoff), author, _now(),
+                (name, version, text, ",".join(owners), ",".join(signoff), author, _now(),
                  reason or "", base, _restores))
             self._audit(con, author, "rollback" if _restores else "propose", name, version,
                         base_version=base, signoff_teams=signoff, reason=reason or "",
@@ -719,7 +781,8 @@ class Catalog:
         """The metrics that have an active version, sorted."""
         with self._read() as con:
             return [r[0] for r in con.execute(
-                "SELECT name FROM metric_versions WHERE status = 'active' ORDER BY name")]
+                f"SELECT name FROM metric_versions WHERE status = 'active' AND {_METRICS_ONLY} "
+                "ORDER BY name")]
 
     def active_version(self, name: str) -> int:
         """The number of the version of `name` that is live now."""
@@ -748,12 +811,53 @@ class Catalog:
         """The active definition of every metric, by name."""
         with self._read() as con:
             rows = con.execute("SELECT name, version, text FROM metric_versions "
-                               "WHERE status = 'active' ORDER BY name").fetchall()
+                               f"WHERE status = 'active' AND {_METRICS_ONLY} ORDER BY name"
+                               ).fetchall()
         return {r["name"]: self._parse(r["name"], r["text"], int(r["version"])) for r in rows}
 
     def text(self, name: str, version: int | None = None) -> str:
         """The stored file text of a version (None: the active one), exactly as proposed."""
+        if is_rule_key(name):
+            with self._read() as con:
+                row = self._active(con, name) if version is None else self._row(con, name,
+                                                                               version)
+            if row is None:
+                raise UnknownMetricError(f"{subject(name)} has no active version.")
+            return row["text"]
         return self.definition(name, version).text
+
+    # -- alert rules ------------------------------------------------------------------------
+    def rule(self, rule: str, version: int | None = None) -> AlertRule:
+        """The parsed alert rule of a version (None: the active one), with .version set."""
+        name = rule_key(rule)
+        with self._read() as con:
+            row = self._active(con, name) if version is None else self._row(con, name, version)
+        if row is None:
+            raise UnknownMetricError(f"the alert rule {rule} has no active version in the "
+                                     "catalog; its file in sql/alerts/ is imported on first use.")
+        return _parsed_rule(rule, row)
+
+    def active_rules(self, directory: Path | str = ALERTS_DIR) -> dict[str, AlertRule]:
+        """The rules in force: one per rule file of `directory`, each at its active catalog
+        version (the file's text until a change made in the app is approved by every owning
+        team). The files are synced first; a file that cannot be imported and has no version
+        in the catalog yet raises its error, as the rule cannot be judged at all."""
+        self.sync_rule_files(directory)
+        files = _rule_files(directory)
+        with self._read() as con:
+            rows = {r["name"]: r for r in con.execute(
+                "SELECT * FROM metric_versions WHERE status = 'active' AND name GLOB "
+                "'alert_rule:*'")}
+        rules = {}
+        for path in files:
+            row = rows.get(rule_key(path.stem))
+            if row is None:
+                # Not importable (read-only catalog, or the file is broken): judge the file.
+                rules[path.stem] = parse_rule(path.stem, path.read_text(encoding="utf-8"),
+                                              source=str(path))
+            else:
+                rules[path.stem] = _parsed_rule(path.stem, row)
+        return rules
 
     @staticmethod
     def _version_dict(row: sqlite3.Row, decisions: list[sqlite3.Row],
@@ -878,7 +982,7 @@ class Catalog:
             raise CatalogError(f"cannot create the folder {directory}: {exc}") from None
         with self._read() as con:
             rows = con.execute("SELECT name, text FROM metric_versions WHERE status = 'active' "
-                               "ORDER BY name").fetchall()
+                               f"AND {_METRICS_ONLY} ORDER BY name").fetchall()
         written = []
         for row in rows:
             target = directory / f"{row['name']}.sql"
@@ -1227,6 +1331,19 @@ class Catalog:
 
 def _article(role: str) -> str:
     return f"an {role}" if role[:1] in ("a", "e", "i", "o", "u") else f"a {role}"
+
+
+def _rule_files(directory: Path | str) -> list[Path]:
+    folder = Path(directory)
+    if not folder.is_dir():
+        return []
+    return [p for p in sorted(folder.glob("*.toml")) if p.name != RECIPIENTS_FILE_NAME]
+
+
+def _parsed_rule(rule: str, row: sqlite3.Row) -> AlertRule:
+    version = int(row["version"])
+    parsed = parse_rule(rule, row["text"], source=f"sql/alerts/{rule}.toml v{version}")
+    return dataclasses.replace(parsed, version=version)
 
 
 def _default_definitions_dir() -> Path:

@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from metrics.alert_rules import ALERTS_DIR, AlertRule, load_rules
+from metrics.alert_rules import ALERTS_DIR, AlertRule
 from metrics.alert_store import AlertStore, open_alert_store
 from metrics.errors import MetricError
 from ui import data
@@ -35,8 +35,14 @@ def get_store() -> AlertStore:
 
 
 def rules() -> dict[str, AlertRule]:
-    """The rule files in force (read on each run: a changed file shows at once)."""
-    return load_rules(ALERTS_DIR)
+    """The rules in force: each rule file at its active catalog version (the file's text until
+    a change made in the app is approved; read on each run, so a changed file shows at once)."""
+    return data.get_catalog().active_rules(ALERTS_DIR)
+
+
+def rule_problems() -> tuple[str, ...]:
+    """Rule files the last sync could not import into the catalog, as sentences."""
+    return data.get_catalog().rule_sync_problems
 
 
 def when(stamp: str | None) -> str:
@@ -97,9 +103,10 @@ def rules_table(rules: dict[str, AlertRule]) -> pd.DataFrame:
     return pd.DataFrame([{
         "Rule": r.label, "Kind": KIND_WORDS[r.kind], "Watches": _settings_words(r),
         "Notifies": ", ".join(r.notify), "By": ", ".join(r.channels),
-        "Agreed by": ", ".join(r.owners), "File": f"sql/alerts/{r.name}.toml",
+        "Agreed by": ", ".join(r.owners), "Version": f"v{r.version}" if r.version else "file",
+        "File": f"sql/alerts/{r.name}.toml",
     } for r in rules.values()], columns=["Rule", "Kind", "Watches", "Notifies", "By",
-                                          "Agreed by", "File"])
+                                          "Agreed by", "Version", "File"])
 
 
 def alert_choice(history: list[dict]) -> dict[int, str]:

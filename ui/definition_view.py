@@ -18,7 +18,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from metrics.catalog import ConflictError
+from metrics.catalog import ConflictError, is_rule_key, rule_name, subject
 from metrics.definitions import MetricDefinition, parse_definition
 from metrics.errors import MetricError
 from ui import data
@@ -68,7 +68,7 @@ def show_flash() -> None:
             row = st.container(horizontal=True)
             for page, label, metric in links:
                 row.page_link(page, label=label, icon=":material/arrow_forward:",
-                              query_params=link_params(metric=metric))
+                              query_params=link_params(metric=metric) if metric else None)
 
 
 def safe_label(defn: MetricDefinition) -> str:
@@ -294,6 +294,14 @@ def own_proposals(user: str | None) -> list[dict]:
 
 
 # -- actions -----------------------------------------------------------------------------------
+def history_links(name: str) -> tuple[tuple[str, str, str], ...]:
+    """The link under an action's message: a metric's history page, or the Alerts page where a
+    rule's history is shown."""
+    if is_rule_key(name):
+        return (("views/alerts.py", f"History of the rule {rule_name(name)}", ""),)
+    return (("views/history.py", f"History of {name}", name),)
+
+
 def _text_of(key: str) -> str:
     return str(st.session_state.get(key) or "").strip()
 
@@ -316,10 +324,9 @@ def propose(name: str, user: str | None, text_key: str, reason_key: str) -> None
     except MetricError as exc:
         flash("error", f"Not proposed: {exc}")
         return
-    flash("success", f"Proposed v{version} of {name}. It goes live once "
+    flash("success", f"Proposed v{version} of {subject(name)}. It goes live once "
                      f"{' and '.join(teams)} {'have' if len(teams) > 1 else 'has'} approved it; "
-                     "the approvers find it in their review inbox.",
-          links=(("views/history.py", f"History of {name}", name),))
+                     "the approvers find it in their review inbox.", links=history_links(name))
 
 
 def decide(name: str, version: int, user: str | None, decision: str, comment_key: str) -> None:
@@ -332,11 +339,12 @@ def decide(name: str, version: int, user: str | None, decision: str, comment_key
     try:
         if decision == "reject":
             if not comment:
-                flash("warning", f"Say why you reject v{version} of {name}: the author reads "
-                                 "your comment to redo it.")
+                flash("warning", f"Say why you reject v{version} of {subject(name)}: the author "
+                                 "reads your comment to redo it.")
                 return
             catalog.reject(name, version, user=user, reason=comment)
-            flash("info", f"Rejected v{version} of {name}; it stays in the history as rejected.")
+            flash("info", f"Rejected v{version} of {subject(name)}; it stays in the history as "
+                          "rejected.")
             return
         status = catalog.approve(name, version, user=user, comment=comment)
     except ConflictError as exc:
@@ -345,14 +353,19 @@ def decide(name: str, version: int, user: str | None, decision: str, comment_key
     except MetricError as exc:
         flash("error", f"Not done: {exc}")
         return
-    if status == "active":
+    if status == "active" and is_rule_key(name):
+        flash("success", f"v{version} of {subject(name)} is now active: the next "
+                         "`python -m metrics alerts run` judges the warehouse with it.",
+              links=history_links(name))
+    elif status == "active":
         flash("success", f"v{version} of {name} is now active: every page computes {name} with "
                          "it from now on, and its charts mark the change.",
-              links=(("views/history.py", f"History of {name}", name),))
+              links=history_links(name))
     else:
         missing = next((v["missing_teams"] for v in catalog.history(name)
                         if v["version"] == version), [])
-        flash("success", f"Approved v{version} of {name}; it is still proposed and now waits "
+        flash("success", f"Approved v{version} of {subject(name)}; it is still proposed and now "
+                         "waits "
                          f"for {' and '.join(missing) or 'the other team'}.")
 
 
@@ -371,9 +384,9 @@ def roll_back(name: str, user: str | None, version_key: str, reason_key: str) ->
     except MetricError as exc:
         flash("error", f"Not rolled back: {exc}")
         return
-    flash("success", f"Proposed v{version} of {name}, a copy of v{target}. Like any change it goes "
-                     "live once the owning teams have approved it in the review inbox.",
-          links=(("views/inbox.py", "Review inbox", name),))
+    flash("success", f"Proposed v{version} of {subject(name)}, a copy of v{target}. Like any "
+                     "change it goes live once the owning teams have approved it in the review "
+                     "inbox.", links=(("views/inbox.py", "Review inbox", name),))
 
 
 # -- tables ------------------------------------------------------------------------------------
@@ -500,7 +513,7 @@ def text_diff_new(text: str, name: str, version: int) -> str:
 def pending_table(items: list[dict]) -> pd.DataFrame:
     """Every open proposal, for the read-only overview under the inbox."""
     return pd.DataFrame([{
-        "Metric": i["name"], "Version": f"v{i['version']}", "Author": i["author"],
+        "Metric": subject(i["name"]), "Version": f"v{i['version']}", "Author": i["author"],
         "Created (UTC)": _when(i["created_at"]), "Reason": i["reason"],
         "Waiting for": ", ".join(i["missing_teams"]),
         "Conflict": "stale: based on an older version" if i["stale"] else "",

@@ -1,8 +1,9 @@
-"""Alerts: what the agreed alert rules found and sent, to whom, who is on it, and my subscriptions."""
+"""Alerts: what the agreed alert rules found and sent, to whom, who is on it, changing a rule
+(with the two-team sign-off), and my subscriptions."""
 
 import streamlit as st
 
-from ui import alerts_view as view, auth
+from ui import alerts_view as view, auth, rule_editor
 from ui.components import empty_state, show_grid, show_table
 from ui.definition_view import show_flash, who_can_act
 from ui.format import escape_markdown
@@ -67,9 +68,24 @@ else:
 st.subheader("Rules in force")
 show_grid(view.rules_table(rules), key="rules",
           column_config={"Watches": st.column_config.TextColumn(width="large")})
-st.caption("Rules are files in `sql/alerts/` beside the metric definitions, with the address "
-           "book in `sql/alerts/recipients.toml`; a change to a rule goes through review in git "
-           "with both teams named in *Agreed by*. The app does not edit rules.")
+st.caption("Rules are files in `sql/alerts/` beside the metric definitions (version 1 of each "
+           "rule), with the address book in `sql/alerts/recipients.toml`. A change made here is "
+           "a new version that goes live only when every team in *Agreed by* has approved it, "
+           "never by its author; until then the run keeps using the version shown.")
+
+st.subheader("Change a rule")
+edited = st.selectbox("Rule to open", list(rules), key="rule-edit",
+                      format_func=lambda r: f"{labels[r]} ({r})")
+for problem in view.rule_problems():
+    st.warning(escape_markdown(problem), icon=":material/warning:")
+if rules[edited].version is None:
+    st.info(f"`{edited}` is judged from its file: the catalog has no version of it yet, so it "
+            "cannot be changed here until the file is imported (see the warning above).",
+            icon=":material/info:")
+else:
+    rule_editor.show_rule_editor(rules[edited], user)
+    st.markdown(f"**History of `{edited}`**")
+    rule_editor.show_rule_history(rules[edited], user)
 
 st.subheader("My subscriptions")
 if not user:

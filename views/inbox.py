@@ -1,8 +1,9 @@
-"""Review inbox: proposed definition changes waiting for my team's sign-off."""
+"""Review inbox: proposed definition and alert rule changes waiting for my team's sign-off."""
 
 import streamlit as st
 
-from ui import auth, data, definition_view as view, filters
+from metrics.catalog import is_rule_key
+from ui import auth, data, definition_view as view, filters, rule_editor
 from ui.format import escape_markdown
 
 selection = filters.current()
@@ -11,9 +12,10 @@ person = auth.current_person()
 catalog = data.get_catalog()
 
 st.title("Review inbox")
-st.caption("Changes to a shared definition go live only when every owning team has approved "
-           "them, and never by their author. Impact previews use the period and filters in the "
-           f"sidebar: {selection.label}, {selection.describe()}, "
+st.caption("Changes to a shared definition or alert rule go live only when every owning team "
+           "has approved them, and never by their author. Impact previews use the period and "
+           "filters in the sidebar (an alert rule's dry run judges the warehouse as it is now): "
+           f"{selection.label}, {selection.describe()}, "
            f"{filters.describe_filters(selection)}.")
 view.show_flash()
 
@@ -30,7 +32,10 @@ else:
     st.markdown(f"**{len(waiting)}** proposal{'s' if len(waiting) != 1 else ''} waiting for "
                 f"{' or '.join(person.teams)}:")
 for item in waiting:
-    view.show_proposal(item, selection, user)
+    if is_rule_key(item["name"]):
+        rule_editor.show_rule_proposal(item, user)
+    else:
+        view.show_proposal(item, selection, user)
 
 mine = view.own_proposals(user)
 if mine:
