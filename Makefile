@@ -9,7 +9,7 @@ PORT ?= 8501
 # falls back to ReportLab's bundled font and prints the arrow as "->".
 PACK_FONT ?= /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
-.PHONY: run test setup demo bench lint clean chromium
+.PHONY: run test setup demo bench lint clean chromium screenshots
 
 $(VENV)/.installed-runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ $(IDP)/node_modules/.installed: $(IDP)/package.json $(IDP)/package-lock.json | $
 
 test: $(VENV)/.installed-dev $(CHROMIUM) $(IDP)/node_modules/.installed $(PACK_FONT)
 	$(PY) -m pytest -q
+
+# The README's pictures: every page of a 200,000-lead demo in Chromium (look at them first).
+screenshots: $(VENV)/.installed-dev $(CHROMIUM)
+	$(PY) tools/readme_screenshots.py
 
 bench: $(VENV)/.installed-runtime
 	$(PY) -m metrics bench
