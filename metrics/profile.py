@@ -122,11 +122,17 @@ def read_profile(con: duckdb.DuckDBPyConnection) -> DataProfile:
 # -- what a definition reads -------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=512)
+def _parsed(text: str) -> exp.Expression | None:
+    try:
+        return sqlglot.parse_one(text, read="duckdb")
+    except sqlglot.errors.SqlglotError:
+        return None  # the guard reports a definition that does not parse; nothing is read
+
+
 def names_read(text: str) -> frozenset[str]:
     """Lower-case names of the columns and tables a definition's SQL mentions."""
-    try:
-        tree = sqlglot.parse_one(text, read="duckdb")
-    except sqlglot.errors.SqlglotError:
+    tree = _parsed(text)
+    if tree is None:
         return frozenset()
     return frozenset({c.name.lower() for c in tree.find_all(exp.Column)}
                      | {t.name.lower() for t in tree.find_all(exp.Table)})
@@ -184,12 +190,10 @@ def lost_gap(profile: DataProfile, label: str) -> list[str]:
             "has no value here (it is not 100 %)."]
 
 
-@functools.lru_cache(maxsize=512)
 def literals_read(text: str) -> frozenset[str]:
     """Lower-case string literals in a definition's SQL ('won', 'lost')."""
-    try:
-        tree = sqlglot.parse_one(text, read="duckdb")
-    except sqlglot.errors.SqlglotError:
+    tree = _parsed(text)
+    if tree is None:
         return frozenset()
     return frozenset(lit.this.lower() for lit in tree.find_all(exp.Literal) if lit.is_string)
 

@@ -453,6 +453,23 @@ def conflict_sentence(item: dict) -> str:
             f"v{active} in the editor and propose it again; then reject v{item['version']}.")
 
 
+def proposal_facts(item: dict, *, new_thing: str) -> None:
+    """Who proposed it, on what base, who signed so far and who is awaited; then the reason,
+    as plain text (a metric's and an alert rule's proposals read the same)."""
+    approved = [a for a in item["approvals"] if a["decision"] == "approve"]
+    facts = [f"Proposed by {item['author']} on {_when(item['created_at'])}",
+             f"based on v{item['base_version']}" if item["base_version"] else new_thing,
+             f"sign-off by {', '.join(item['signoff_teams'])}",
+             "approved so far by " + (", ".join(f"{a['team']} ({a['user']})"
+                                                for a in approved) or "nobody"),
+             f"waiting for {', '.join(item['missing_teams'])}"]
+    if item.get("restores_version"):
+        facts.append(f"rolls back to v{item['restores_version']}")
+    st.markdown(escape_markdown(" · ".join(facts)))
+    st.caption("Reason given by the author")
+    st.text(item["reason"] or "(no reason given)")
+
+
 def show_proposal(item: dict, selection: Selection, user: str | None) -> None:
     """One proposal waiting for the user: who, why, what it changes, and the decision."""
     catalog = data.get_catalog()
@@ -461,18 +478,7 @@ def show_proposal(item: dict, selection: Selection, user: str | None) -> None:
     approving = catalog.roles.approving_teams(user, item["missing_teams"]) if user else ()
     with st.container(border=True):
         st.subheader(f"{safe_label(defn)} · `{name}` v{version}")
-        approved = [a for a in item["approvals"] if a["decision"] == "approve"]
-        facts = [f"Proposed by {item['author']} on {_when(item['created_at'])}",
-                 f"based on v{item['base_version']}" if item["base_version"] else "a new metric",
-                 f"sign-off by {', '.join(item['signoff_teams'])}",
-                 "approved so far by " + (", ".join(f"{a['team']} ({a['user']})"
-                                                    for a in approved) or "nobody"),
-                 f"waiting for {', '.join(item['missing_teams'])}"]
-        if item.get("restores_version"):
-            facts.append(f"rolls back to v{item['restores_version']}")
-        st.markdown(escape_markdown(" · ".join(facts)))
-        st.caption("Reason given by the author")
-        st.text(item["reason"] or "(no reason given)")
+        proposal_facts(item, new_thing="a new metric")
         if item["stale"]:
             st.warning(escape_markdown(conflict_sentence(item)), icon=":material/sync_problem:")
             st.page_link("views/editor.py", label=f"Open {name} v{item['active_version']} in the "

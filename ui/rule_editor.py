@@ -223,18 +223,7 @@ def show_rule_proposal(item: dict, user: str | None) -> None:
     approving = catalog.roles.approving_teams(user, item["missing_teams"]) if user else ()
     with st.container(border=True):
         st.subheader(f"Alert rule `{rule}` v{version}")
-        approved = [a for a in item["approvals"] if a["decision"] == "approve"]
-        facts = [f"Proposed by {item['author']}",
-                 f"based on v{item['base_version']}",
-                 f"sign-off by {', '.join(item['signoff_teams'])}",
-                 "approved so far by " + (", ".join(f"{a['team']} ({a['user']})"
-                                                    for a in approved) or "nobody"),
-                 f"waiting for {', '.join(item['missing_teams'])}"]
-        if item.get("restores_version"):
-            facts.append(f"rolls back to v{item['restores_version']}")
-        st.markdown(escape_markdown(" · ".join(facts)))
-        st.caption("Reason given by the author")
-        st.text(item["reason"] or "(no reason given)")
+        view.proposal_facts(item, new_thing="a new rule")
         if item["stale"]:
             st.warning(escape_markdown(view.conflict_sentence(item)),
                        icon=":material/sync_problem:")
