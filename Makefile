@@ -6,7 +6,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 DEMO_LEADS ?= 200000
 PORT ?= 8501
 
-.PHONY: run test setup demo bench lint clean chromium
+.PHONY: run test setup demo bench lint clean chromium engines
 
 $(VENV)/.installed-runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,22 @@ $(IDP)/node_modules/.installed: $(IDP)/package.json $(IDP)/package-lock.json | $
 	npm ci --prefix $(IDP) --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
-test: $(VENV)/.installed-dev $(CHROMIUM) $(IDP)/node_modules/.installed
+# The engine parity tests start a real PostgreSQL 15 server (as the postgres user) and a
+# standalone Spark cluster (pyspark's own scripts, on Java 17); ClickHouse runs in-process (chdb).
+POSTGRES_BIN ?= /usr/lib/postgresql/15/bin
+JAVA ?= /usr/bin/java
+
+$(POSTGRES_BIN)/initdb:
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+
+$(JAVA):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+
+engines: $(POSTGRES_BIN)/initdb $(JAVA)
+
+test: $(VENV)/.installed-dev $(CHROMIUM) $(IDP)/node_modules/.installed $(POSTGRES_BIN)/initdb $(JAVA)
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed-runtime

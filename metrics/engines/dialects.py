@@ -45,17 +45,17 @@ class EngineSQLError(QueryError):
     """SQL that cannot be rendered for an engine with the same meaning it has in DuckDB."""
 
 
-def render(tree: exp.Expression, dialect: str) -> str:
+def render(tree: exp.Expression, dialect: str, *, pretty: bool = False) -> str:
     """The SQL of `tree` (built or parsed as DuckDB) for `dialect`, with our overrides."""
     if dialect == "duckdb":
-        return tree.sql("duckdb")
+        return tree.sql("duckdb", pretty=pretty)
     _refuse_unfaithful(tree, dialect)
     rewritten = tree.copy()
     if dialect == "clickhouse":
         rewritten = _rewrite_for_clickhouse(rewritten)
     elif dialect in ("spark", "databricks"):
         rewritten = _rewrite_for_spark(rewritten)
-    return rewritten.sql(dialect)
+    return rewritten.sql(dialect, pretty=pretty)
 
 
 def _refuse_unfaithful(tree: exp.Expression, dialect: str) -> None:

@@ -16,6 +16,22 @@ from metrics.errors import QueryTimeout, WarehouseError
 _MARK = "\x00"
 
 
+def render_for_psycopg(tree: exp.Expression, *, pretty: bool = False) -> str:
+    """PostgreSQL SQL with psycopg's `%(name)s` parameters; every other '%' (LIKE '50%')
+    doubled, as psycopg wants it.
+
+    >>> import sqlglot
+    >>> render_for_psycopg(sqlglot.parse_one("SELECT 1 WHERE a LIKE '5%' AND b = $x"))
+    "SELECT 1 WHERE a LIKE '5%%' AND b = %(x)s"
+    """
+    tree = tree.copy()
+    for node in list(tree.find_all(exp.Placeholder)):
+        node.replace(exp.Var(this=f"{_MARK}{node.name}{_MARK}"))
+    text = render(tree, "postgres", pretty=pretty).replace("%", "%%")
+    parts = text.split(_MARK)
+    return "".join(f"%({p})s" if i % 2 else p for i, p in enumerate(parts))
+
+
 class PostgresEngine(Engine):
     name = "postgres"
     dialect = "postgres"
@@ -32,13 +48,7 @@ class PostgresEngine(Engine):
                                  f"{str(exc).strip().splitlines()[0]}") from None
 
     def render(self, tree: exp.Expression) -> str:
-        """psycopg's `%(name)s` parameters; every other '%' (LIKE '50%') doubled."""
-        tree = tree.copy()
-        for node in list(tree.find_all(exp.Placeholder)):
-            node.replace(exp.Var(this=f"{_MARK}{node.name}{_MARK}"))
-        text = render(tree, self.dialect).replace("%", "%%")
-        parts = text.split(_MARK)
-        return "".join(f"%({p})s" if i % 2 else p for i, p in enumerate(parts))
+        return render_for_psycopg(tree)
 
     def _query(self, sql: str, params: Mapping[str, object]) -> pd.DataFrame:
         with self.conn.transaction(), self.conn.cursor() as cur:

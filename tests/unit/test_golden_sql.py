@@ -1,0 +1,113 @@
+"""Golden SQL: every metric's composed query as each engine receives it, checked into
+tests/golden/<dialect>/<metric>.sql so a change to the compiler or a dialect shows as a diff.
+
+Regenerate with `python -m pytest tests/unit/test_golden_sql.py --update-golden` and review
+the diff like code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import sqlglot
+
+from metrics.build import lead_column_copies, reference_schema
+from metrics.compiler import QueryRequest, compile_metric, compile_windows
+from metrics.definitions import load_definition_files
+from metrics.engines.dialects import SNAPSHOT_DIALECTS, EngineSQLError, render
+from metrics.engines.postgres import render_for_psycopg
+from metrics.sql_guard import validate_definition_columns
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+AS_OF = dt.datetime(2025, 3, 31)
+DEFINITIONS = load_definition_files()
+# The shapes on screen: a monthly trend split by segment and filtered on a text and a number
+# column, and a scorecard tile (two windows and a trend from one scan).
+REQUEST = QueryRequest(start=dt.datetime(2025, 1, 1), end=dt.datetime(2025, 4, 1), grain="month",
+                       by="segment", where={"region": ["NA", "EMEA"], "lead_score": "80"})
+WINDOWS = ((dt.datetime(2025, 3, 1), dt.datetime(2025, 4, 1)),
+           (dt.datetime(2025, 2, 1), dt.datetime(2025, 3, 1)))
+
+
+def _snapshot(name: str, dialect: str) -> str:
+    schema = reference_schema()
+    defn = DEFINITIONS[name]
+    query, columns = validate_definition_columns(defn, schema)
+    options = dict(metric_columns=columns, lead_columns={c: t for c, t in schema["leads"].items()},
+                   row_cap=100000, as_of=AS_OF, lead_copies=lead_column_copies(schema))
+    plain = compile_metric(defn, query, REQUEST, **options)
+    windowed = compile_windows(defn, query, QueryRequest(start=dt.datetime(2025, 1, 1),
+                                                         end=dt.datetime(2025, 4, 1)),
+                               windows=WINDOWS, trend=(dt.datetime(2025, 1, 1),
+                                                       dt.datetime(2025, 4, 1)), **options)
+    parts = [f"-- {name} v{defn.version} for {dialect}: {_describe(REQUEST)}"]
+    for label, compiled in (("trend", plain), ("scorecard tile", windowed)):
+        sql = (render_for_psycopg(compiled.tree, pretty=True) if dialect == "postgres"
+               else render(compiled.tree, dialect, pretty=True))
+        parts += [f"-- {label}", sql + ";"]
+    return "\n".join(parts) + "\n"
+
+
+def _describe(request: QueryRequest) -> str:
+    return (f"grain {request.grain}, by {request.by}, where {request.where.as_dict()}, "
+            f"{request.start:%Y-%m-%d} to {request.end:%Y-%m-%d}")
+
+
+CASES = [(name, dialect) for name in sorted(DEFINITIONS) for dialect in SNAPSHOT_DIALECTS]
+
+
+@pytest.mark.parametrize(("name", "dialect"), CASES, ids=[f"{d}-{n}" for n, d in CASES])
+def test_golden_sql(name, dialect, update_golden):
+    path = GOLDEN / dialect / f"{name}.sql"
+    text = _snapshot(name, dialect)
+    if update_golden:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no snapshot {path}; run pytest --update-golden and review it"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{dialect} SQL of {name} changed; if intended, rerun with --update-golden and review "
+        "the diff")
+
+
+def test_every_metric_and_dialect_has_a_snapshot_and_nothing_else():
+    files = {(p.stem, p.parent.name) for p in GOLDEN.glob("*/*.sql")}
+    assert files == set(CASES)
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "clickhouse", "spark"])
+def test_sql_without_a_faithful_translation_is_refused(dialect):
+    tree = sqlglot.parse_one("SELECT arg_min(actor_id, occurred_at) FROM touches", read="duckdb")
+    with pytest.raises(EngineSQLError, match="arg_min has no translation"):
+        render(tree, dialect)
+
+
+@pytest.mark.parametrize(("dialect", "expected"), [
+    ("clickhouse", "quantileExactInclusive(0.5)(x)"),  # median() samples above 8,192 rows
+    ("postgres", "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY x)"),
+    ("spark", "MEDIAN(x)"),
+])
+def test_median_is_exact_with_duckdbs_interpolation(dialect, expected):
+    assert expected in render(sqlglot.parse_one("SELECT MEDIAN(x) FROM t", read="duckdb"),
+                              dialect)
+
+
+def test_spark_counts_second_boundaries_as_duckdb_does():
+    sql = render(sqlglot.parse_one("SELECT date_diff('second', a, b) FROM t", read="duckdb"),
+                 "spark")
+    assert "UNIX_SECONDS(CAST(b AS TIMESTAMP)) - UNIX_SECONDS(CAST(a AS TIMESTAMP))" in sql
+
+
+def test_clickhouse_parameters_are_typed_and_timestamps_keep_microseconds():
+    sql = render(sqlglot.parse_one("SELECT CAST($start AS TIMESTAMP), TRY_CAST($w0_0 AS DOUBLE)",
+                                   read="duckdb"), "clickhouse")
+    assert "{start:DateTime64(6, 'UTC')}" in sql and "{w0_0:String}" in sql
+    assert "Nullable(DateTime64(6, 'UTC'))" in sql and "accurateCastOrNull" in sql
+
+
+def test_postgres_doubles_a_literal_percent_but_not_its_parameters():
+    tree = sqlglot.parse_one("SELECT 1 FROM t WHERE name LIKE '50%' AND at >= $start",
+                             read="duckdb")
+    assert "LIKE '50%%'" in render_for_psycopg(tree)
+    assert "%(start)s" in render_for_psycopg(tree)
