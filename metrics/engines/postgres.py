@@ -21,7 +21,7 @@ def render_for_psycopg(tree: exp.Expression, *, pretty: bool = False) -> str:
     doubled, as psycopg wants it.
 
     >>> import sqlglot
-    >>> render_for_psycopg(sqlglot.parse_one("SELECT 1 WHERE a LIKE '5%' AND b = $x"))
+    >>> render_for_psycopg(sqlglot.parse_one("SELECT 1 WHERE a LIKE '5%' AND b = $x", read="duckdb"))
     "SELECT 1 WHERE a LIKE '5%%' AND b = %(x)s"
     """
     tree = tree.copy()
