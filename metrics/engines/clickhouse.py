@@ -1,4 +1,7 @@
-"""ClickHouse in-process through chdb: `chdb:///path/to/directory` (or `chdb://:memory:`).
+"""ClickHouse in-process through chdb: `chdb:///path/to/directory[?database=NAME]`.
+
+chdb runs one embedded server per process, on one directory; warehouses side by side in it
+are databases (default: `default`).
 
 The SQL is the dialect a ClickHouse cluster runs; these settings make it answer as DuckDB
 does: a LEFT JOIN's missing side and a grouping set's rolled-up key are NULL, not the type's
@@ -11,6 +14,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlsplit
 
 import pandas as pd
 import pyarrow as pa
@@ -38,11 +42,15 @@ class ClickHouseEngine(Engine):
         import chdb
 
         path = url_path(url)
+        self.database = dict(parse_qsl(urlsplit(url).query)).get("database", "default")
         self._path = ":memory:" if path == ":memory:" else os.path.abspath(path)
         if self._path != ":memory:":
             os.makedirs(self._path, exist_ok=True)
         try:
             self.conn = chdb.connect(self._path)
+            # USE holds for this connection only: each engine object reads its own database.
+            self.conn.query(f"CREATE DATABASE IF NOT EXISTS `{self.database}`")
+            self.conn.query(f"USE `{self.database}`")
         except Exception as exc:
             raise WarehouseError(f"cannot open chdb at {self._path}: {exc}") from None
 

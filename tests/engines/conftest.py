@@ -40,7 +40,7 @@ class EngineServers:
     def warehouse(self, engine: str, source: Path, label: str):
         """A Warehouse on `engine` holding the DuckDB warehouse at `source` (published once).
 
-        PostgreSQL and Spark get a database per warehouse; chdb a directory."""
+        Each warehouse is a database of its own on the engine."""
         import metrics
         from metrics.engines import open_engine
         from metrics.engines.loader import publish_warehouse
@@ -55,7 +55,8 @@ class EngineServers:
                     con.execute(f"CREATE DATABASE {label}")
                 url = base.rsplit("/", 1)[0] + f"/{label}"
             elif engine == "clickhouse":
-                url = f"chdb:///{self.scratch / f'chdb-{label}'}"
+                # chdb: one directory per process, a database per warehouse.
+                url = f"chdb:///{self.scratch / 'chdb'}?database={label}"
             else:
                 url = _spark_database(base, label)
             target = open_engine(url)
@@ -93,3 +94,30 @@ def engine(request) -> str:
 def tiny(engine_servers, engine, tiny_warehouse_path):
     """The tiny hand-counted warehouse on each engine: tests/unit's metric tests reuse it."""
     return engine_servers.warehouse(engine, tiny_warehouse_path, "tiny")
+
+
+@pytest.fixture(scope="session")
+def generated_warehouse_path(tmp_path_factory) -> Path:
+    """tests/demo_warehouse.py's generator, 3,000 leads: realistic distributions."""
+    from demo_warehouse import build_demo_warehouse
+
+    return build_demo_warehouse(tmp_path_factory.mktemp("generated") / "warehouse.duckdb",
+                                leads=3000)
+
+
+@pytest.fixture(scope="session")
+def edge_warehouse_path(tmp_path_factory) -> Path:
+    from edge_warehouse import build_edge_warehouse
+
+    return build_edge_warehouse(tmp_path_factory.mktemp("edge") / "warehouse.duckdb")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The full Spark matrix runs only when asked for (`-m spark_full`): Spark answers each
+    query in about a second, so `make test` runs its stratified sample."""
+    if "spark_full" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="the full Spark matrix runs with -m spark_full")
+    for item in items:
+        if "spark_full" in item.keywords:
+            item.add_marker(skip)
