@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "metrics.catalog_cli",
     "metrics.ingest",
     "metrics.bench",
+    "metrics.engines.cli",
 )
 
 

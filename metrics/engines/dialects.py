@@ -37,7 +37,8 @@ SNAPSHOT_DIALECTS = (*ENGINE_DIALECTS, "snowflake", "bigquery", "databricks")
 
 # The types of the parameters the compiler binds, by name (ClickHouse declares them in the SQL).
 _TIMESTAMP_PARAMETER = re.compile(r"^(as_of|start|end|win\d+_(start|end))$")
-_FILTER_PARAMETER = re.compile(r"^w\d+_\d+$")
+# Bound lead-filter values (metrics.selection.parameter_name: <prefix><i>_<j>) are strings.
+_FILTER_PARAMETER = re.compile(r"^[a-z]+\d+_\d+$")
 CLICKHOUSE_TIMESTAMP = "DateTime64(6, 'UTC')"
 
 

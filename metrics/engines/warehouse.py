@@ -5,9 +5,13 @@ definitions, validation, compilation, batching and the frames' attrs are the War
 only where the SQL runs differs. A compiled query's AST is rendered for the engine's dialect
 (metrics.engines.dialects), never its DuckDB text re-parsed.
 
-The page analyses (metrics.analysis, metrics.attribution) hand the warehouse DuckDB SQL text;
-it is translated by sqlglot when that is faithful, and otherwise refused with a sentence that
-says they need DuckDB.
+The page analyses (metrics.analysis, metrics.attribution) hand the warehouse DuckDB SQL text.
+Those whose translation tests/engines/test_analyses_on_engines.py proves equal to DuckDB's on
+every engine (PORTABLE_ANALYSES: the sidebar's lookups, the SLA response distribution and the
+pipeline velocity) are translated by sqlglot; the others (funnel, cohorts, stage velocity, SLA
+by rep, untouched MQLs, rejection reasons, campaign performance, attribution, lead journeys)
+are refused with a sentence saying they need DuckDB: a translation that runs is not yet one
+that gives the same numbers.
 """
 
 from __future__ import annotations
@@ -24,6 +28,12 @@ from metrics.engines.base import Engine
 from metrics.engines.dialects import EngineSQLError
 from metrics.errors import QueryError, WarehouseError
 from metrics.warehouse import Warehouse
+
+
+# Labels (metrics.analysis / attribution) of the analyses proven at parity on every engine.
+PORTABLE_ANALYSES = frozenset({"filter values", "campaigns", "campaign channels",
+                               "matching leads", "data range", "SLA response distribution",
+                               "pipeline velocity"})
 
 
 class EngineWarehouse(Warehouse):
@@ -104,6 +114,12 @@ class EngineWarehouse(Warehouse):
 
     def _translate(self, sql: str, label: str) -> str:
         """DuckDB SQL text of a page analysis, for the engine; refused when not faithful."""
+        if label not in PORTABLE_ANALYSES:
+            raise EngineSQLError(
+                f"The {label} analysis runs on DuckDB only for now; this warehouse is on "
+                f"{self.engine.name}. Open the page on the DuckDB warehouse "
+                "(METRICS_ENGINE=duckdb:///data/warehouse.duckdb) for it; the metric tiles "
+                f"run on {self.engine.name}.")
         try:
             statements = sqlglot.parse(sql, read="duckdb")
             if len(statements) != 1 or statements[0] is None:
