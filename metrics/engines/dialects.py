@@ -11,7 +11,10 @@ before it is generated:
   `accurateCastOrNull` (a bad value matches nothing instead of failing the query).
 - Spark's second difference truncates the elapsed time (0.2 s across a second boundary is 0);
   DuckDB's `date_diff('second', a, b)` counts the second boundaries crossed (1): on Spark it
-  is `unix_seconds(b) - unix_seconds(a)`.
+  is `unix_seconds(b) - unix_seconds(a)`. Spark divides DECIMAL literals as DECIMAL (rounded to
+  6 places): its divisions are made DOUBLE, as DuckDB's are. Spark cannot resolve grouping
+  columns in the HAVING of GROUPING SETS: that filter moves to an outer WHERE. A day
+  truncation is DATE_TRUNC('DAY', x) (sqlglot's TRUNC(x, 'DAY') is NULL on Spark).
 - PostgreSQL has no TRY_CAST: a filter value that is not a number on a numeric column is an
   error there (sqlglot's CAST), not an empty result.
 
@@ -125,7 +128,44 @@ def _rewrite_for_spark(tree: exp.Expression) -> exp.Expression:
         if _seconds_between(node):
             node.replace(exp.paren(exp.Sub(this=unix_seconds(node.this),
                                            expression=unix_seconds(node.expression))))
+    # sqlglot writes a day truncation as TRUNC(x, 'DAY'), which is NULL on Spark for every row.
+    for node in list(tree.find_all(exp.DateTrunc, exp.TimestampTrunc)):
+        unit = node.args.get("unit")
+        node.replace(exp.Anonymous(this="DATE_TRUNC", expressions=[
+            exp.Literal.string(unit.name.upper()), exp.cast(node.this.copy(), "TIMESTAMP")]))
+    # DuckDB's `/` divides as DOUBLE; Spark divides a DECIMAL literal (3600.0) as DECIMAL and
+    # rounds the quotient to 6 places.
+    for node in list(tree.find_all(exp.Div)):
+        for side in ("this", "expression"):
+            operand = node.args[side]
+            if not (isinstance(operand, exp.Cast) and operand.to.this == exp.DataType.Type.DOUBLE):
+                node.set(side, exp.cast(operand, "DOUBLE"))
+    for select in list(tree.find_all(exp.Select)):
+        group = select.args.get("group")
+        if select.args.get("having") is not None and group is not None \
+                and group.find(exp.GroupingSets):
+            filtered = _having_as_outer_filter(select)
+            if select is tree:
+                tree = filtered
+            else:
+                select.replace(filtered)
     return tree
+
+
+def _having_as_outer_filter(select: exp.Select) -> exp.Select:
+    """SELECT ... GROUP BY GROUPING SETS ... HAVING c ORDER BY o LIMIT n, as an outer WHERE:
+    Spark cannot resolve a grouping column inside HAVING when grouping sets are used."""
+    inner = select.copy()
+    keep = inner.args["having"].this
+    order, limit = inner.args.get("order"), inner.args.get("limit")
+    for clause in ("having", "order", "limit"):
+        inner.set(clause, None)
+    inner.select(exp.alias_(keep, "_keep"), copy=False)
+    outer = exp.select(*(exp.column(p.alias_or_name) for p in select.expressions)).from_(
+        inner.subquery("_grouped")).where(exp.column("_keep"))
+    outer.set("order", order)
+    outer.set("limit", limit)
+    return outer
 
 
 def clickhouse_column_type(duckdb_type: str) -> str:

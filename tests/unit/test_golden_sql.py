@@ -111,3 +111,21 @@ def test_postgres_doubles_a_literal_percent_but_not_its_parameters():
                              read="duckdb")
     assert "LIKE '50%%'" in render_for_psycopg(tree)
     assert "%(start)s" in render_for_psycopg(tree)
+
+
+@pytest.mark.parametrize("grain", ["day", "week", "month", "quarter", "year"])
+def test_spark_truncates_every_grain_with_date_trunc(grain):
+    # sqlglot's own TRUNC(x, 'DAY') is NULL on Spark: every row would fall in one NULL period.
+    from metrics.compiler import _period
+    from sqlglot import exp
+
+    sql = render(exp.select(_period(grain, exp.column("x"))).from_("t"), "spark")
+    assert f"DATE_TRUNC('{grain.upper()}', CAST(x AS TIMESTAMP))" in sql
+
+
+def test_spark_divides_as_double_and_filters_grouping_sets_outside():
+    sql = render(sqlglot.parse_one(
+        "SELECT a AS k, SUM(x) / 3600.0 AS v FROM t GROUP BY GROUPING SETS ((a), (b)) "
+        "HAVING GROUPING(a) = 0 ORDER BY k LIMIT 5", read="duckdb"), "spark")
+    assert "CAST(SUM(x) AS DOUBLE) / CAST(3600.0 AS DOUBLE)" in sql  # not DECIMAL (6 places)
+    assert "HAVING" not in sql and "WHERE _keep" in sql

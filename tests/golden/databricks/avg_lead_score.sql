@@ -1,7 +1,7 @@
 -- avg_lead_score v1 for databricks: grain month, by segment, where {'lead_score': ['80'], 'region': ['EMEA', 'NA']}, 2025-01-01 to 2025-04-01
 -- trend
 SELECT
-  CAST(TRUNC(m.created_at, 'MONTH') AS DATE) AS period,
+  CAST(DATE_TRUNC('MONTH', CAST(m.created_at AS TIMESTAMP)) AS DATE) AS period,
   m._lead_segment AS segment,
   AVG(CAST(m.value AS DOUBLE)) AS value
 FROM (
@@ -29,10 +29,10 @@ WHERE
     )
   )
 GROUP BY
-  CAST(TRUNC(m.created_at, 'MONTH') AS DATE),
+  CAST(DATE_TRUNC('MONTH', CAST(m.created_at AS TIMESTAMP)) AS DATE),
   m._lead_segment
 ORDER BY
-  CAST(TRUNC(m.created_at, 'MONTH') AS DATE) NULLS LAST,
+  CAST(DATE_TRUNC('MONTH', CAST(m.created_at AS TIMESTAMP)) AS DATE) NULLS LAST,
   m._lead_segment NULLS LAST
 LIMIT 100001;
 -- scorecard tile
@@ -50,7 +50,7 @@ WITH cells AS (
       m.created_at >= :win0_start AND m.created_at < :win0_end AS _in_w0,
       m.created_at >= :win1_start AND m.created_at < :win1_end AS _in_w1,
       m.created_at >= :win2_start AND m.created_at < :win2_end AS _in_w2,
-      CAST(TRUNC(m.created_at, 'MONTH') AS DATE) AS _period
+      CAST(DATE_TRUNC('MONTH', CAST(m.created_at AS TIMESTAMP)) AS DATE) AS _period
     FROM (
       SELECT
         lead_id,
@@ -75,7 +75,7 @@ FROM (
   SELECT
     0 AS window_set,
     CAST(NULL AS DATE) AS period,
-    SUM(c._s) / NULLIF(SUM(c._n), 0) AS value
+    CAST(SUM(c._s) AS DOUBLE) / CAST(NULLIF(SUM(c._n), 0) AS DOUBLE) AS value
   FROM cells AS c
   WHERE
     c._in_w0
@@ -83,7 +83,7 @@ FROM (
   SELECT
     1 AS window_set,
     CAST(NULL AS DATE) AS period,
-    SUM(c._s) / NULLIF(SUM(c._n), 0) AS value
+    CAST(SUM(c._s) AS DOUBLE) / CAST(NULLIF(SUM(c._n), 0) AS DOUBLE) AS value
   FROM cells AS c
   WHERE
     c._in_w1
@@ -91,7 +91,7 @@ FROM (
   SELECT
     -1 AS window_set,
     c._period AS period,
-    SUM(c._s) / NULLIF(SUM(c._n), 0) AS value
+    CAST(SUM(c._s) AS DOUBLE) / CAST(NULLIF(SUM(c._n), 0) AS DOUBLE) AS value
   FROM cells AS c
   WHERE
     c._in_w2

@@ -1,7 +1,7 @@
 -- mqls v1 for databricks: grain month, by segment, where {'lead_score': ['80'], 'region': ['EMEA', 'NA']}, 2025-01-01 to 2025-04-01
 -- trend
 SELECT
-  CAST(TRUNC(m.first_mql_at, 'MONTH') AS DATE) AS period,
+  CAST(DATE_TRUNC('MONTH', CAST(m.first_mql_at AS TIMESTAMP)) AS DATE) AS period,
   m._lead_segment AS segment,
   COUNT(m.value) AS value
 FROM (
@@ -29,10 +29,10 @@ WHERE
     )
   )
 GROUP BY
-  CAST(TRUNC(m.first_mql_at, 'MONTH') AS DATE),
+  CAST(DATE_TRUNC('MONTH', CAST(m.first_mql_at AS TIMESTAMP)) AS DATE),
   m._lead_segment
 ORDER BY
-  CAST(TRUNC(m.first_mql_at, 'MONTH') AS DATE) NULLS LAST,
+  CAST(DATE_TRUNC('MONTH', CAST(m.first_mql_at AS TIMESTAMP)) AS DATE) NULLS LAST,
   m._lead_segment NULLS LAST
 LIMIT 100001;
 -- scorecard tile
@@ -49,7 +49,7 @@ WITH cells AS (
       m.first_mql_at >= :win0_start AND m.first_mql_at < :win0_end AS _in_w0,
       m.first_mql_at >= :win1_start AND m.first_mql_at < :win1_end AS _in_w1,
       m.first_mql_at >= :win2_start AND m.first_mql_at < :win2_end AS _in_w2,
-      CAST(TRUNC(m.first_mql_at, 'MONTH') AS DATE) AS _period
+      CAST(DATE_TRUNC('MONTH', CAST(m.first_mql_at AS TIMESTAMP)) AS DATE) AS _period
     FROM (
       SELECT
         lead_id,

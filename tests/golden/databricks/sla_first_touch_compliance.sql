@@ -1,9 +1,9 @@
 -- sla_first_touch_compliance v1 for databricks: grain month, by segment, where {'lead_score': ['80'], 'region': ['EMEA', 'NA']}, 2025-01-01 to 2025-04-01
 -- trend
 SELECT
-  CAST(TRUNC(m.first_mql_at, 'MONTH') AS DATE) AS period,
+  CAST(DATE_TRUNC('MONTH', CAST(m.first_mql_at AS TIMESTAMP)) AS DATE) AS period,
   m._lead_segment AS segment,
-  SUM(CAST(m.numerator AS DOUBLE)) / NULLIF(SUM(CAST(m.denominator AS DOUBLE)), 0) AS value,
+  CAST(SUM(CAST(m.numerator AS DOUBLE)) AS DOUBLE) / CAST(NULLIF(SUM(CAST(m.denominator AS DOUBLE)), 0) AS DOUBLE) AS value,
   SUM(CAST(m.numerator AS DOUBLE)) AS numerator,
   SUM(CAST(m.denominator AS DOUBLE)) AS denominator
 FROM (
@@ -41,10 +41,10 @@ WHERE
     )
   )
 GROUP BY
-  CAST(TRUNC(m.first_mql_at, 'MONTH') AS DATE),
+  CAST(DATE_TRUNC('MONTH', CAST(m.first_mql_at AS TIMESTAMP)) AS DATE),
   m._lead_segment
 ORDER BY
-  CAST(TRUNC(m.first_mql_at, 'MONTH') AS DATE) NULLS LAST,
+  CAST(DATE_TRUNC('MONTH', CAST(m.first_mql_at AS TIMESTAMP)) AS DATE) NULLS LAST,
   m._lead_segment NULLS LAST
 LIMIT 100001;
 -- scorecard tile
@@ -62,7 +62,7 @@ WITH cells AS (
       m.first_mql_at >= :win0_start AND m.first_mql_at < :win0_end AS _in_w0,
       m.first_mql_at >= :win1_start AND m.first_mql_at < :win1_end AS _in_w1,
       m.first_mql_at >= :win2_start AND m.first_mql_at < :win2_end AS _in_w2,
-      CAST(TRUNC(m.first_mql_at, 'MONTH') AS DATE) AS _period
+      CAST(DATE_TRUNC('MONTH', CAST(m.first_mql_at AS TIMESTAMP)) AS DATE) AS _period
     FROM (
       SELECT
         lead_id,
@@ -97,7 +97,7 @@ FROM (
   SELECT
     0 AS window_set,
     CAST(NULL AS DATE) AS period,
-    SUM(c._num) / NULLIF(SUM(c._den), 0) AS value,
+    CAST(SUM(c._num) AS DOUBLE) / CAST(NULLIF(SUM(c._den), 0) AS DOUBLE) AS value,
     SUM(c._num) AS numerator,
     SUM(c._den) AS denominator
   FROM cells AS c
@@ -107,7 +107,7 @@ FROM (
   SELECT
     1 AS window_set,
     CAST(NULL AS DATE) AS period,
-    SUM(c._num) / NULLIF(SUM(c._den), 0) AS value,
+    CAST(SUM(c._num) AS DOUBLE) / CAST(NULLIF(SUM(c._den), 0) AS DOUBLE) AS value,
     SUM(c._num) AS numerator,
     SUM(c._den) AS denominator
   FROM cells AS c
@@ -117,7 +117,7 @@ FROM (
   SELECT
     -1 AS window_set,
     c._period AS period,
-    SUM(c._num) / NULLIF(SUM(c._den), 0) AS value,
+    CAST(SUM(c._num) AS DOUBLE) / CAST(NULLIF(SUM(c._den), 0) AS DOUBLE) AS value,
     SUM(c._num) AS numerator,
     SUM(c._den) AS denominator
   FROM cells AS c
