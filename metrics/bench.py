@@ -112,12 +112,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="results file (default bench-results/bench-<timestamp>.json)")
     bench.add_argument("--rebuild", action="store_true", help="build even if a cached one exists")
     bench.add_argument("--skip-pages", action="store_true", help="no AppTest page timings")
+    bench.add_argument("--engine", action="append", default=[], metavar="URL",
+                       help="also time the overview on this engine (repeatable; "
+                       "metrics.engines.bench), beside DuckDB")
     bench.set_defaults(func=run_bench_command)
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
     if any(n < 1 for n in args.leads) or args.repeat < 1:
         raise QueryError("--leads and --repeat must be at least 1.")
+    if args.engine:
+        from metrics.engines.bench import run_engine_bench
+
+        return run_engine_bench(args)
     results = run_bench(args.leads, seed=args.seed, repeat=args.repeat, cache_dir=args.cache_dir,
                         rebuild=args.rebuild, pages=not args.skip_pages,
                         log=lambda line: print(line, file=sys.stderr, flush=True))
