@@ -7,43 +7,25 @@ the diff like code.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 import sqlglot
 
-from metrics.build import lead_column_copies, reference_schema
-from metrics.compiler import QueryRequest, compile_metric, compile_windows
-from metrics.definitions import load_definition_files
+from metrics.compiler import QueryRequest
+from metrics.definitions import load_definition_files, parse_definition
 from metrics.engines.dialects import SNAPSHOT_DIALECTS, EngineSQLError, render
+from metrics.engines.portability import TREND_REQUEST, check_portability, representative_queries
 from metrics.engines.postgres import render_for_psycopg
-from metrics.sql_guard import validate_definition_columns
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
-AS_OF = dt.datetime(2025, 3, 31)
 DEFINITIONS = load_definition_files()
-# The shapes on screen: a monthly trend split by segment and filtered on a text and a number
-# column, and a scorecard tile (two windows and a trend from one scan).
-REQUEST = QueryRequest(start=dt.datetime(2025, 1, 1), end=dt.datetime(2025, 4, 1), grain="month",
-                       by="segment", where={"region": ["NA", "EMEA"], "lead_score": "80"})
-WINDOWS = ((dt.datetime(2025, 3, 1), dt.datetime(2025, 4, 1)),
-           (dt.datetime(2025, 2, 1), dt.datetime(2025, 3, 1)))
 
 
 def _snapshot(name: str, dialect: str) -> str:
-    schema = reference_schema()
     defn = DEFINITIONS[name]
-    query, columns = validate_definition_columns(defn, schema)
-    options = dict(metric_columns=columns, lead_columns={c: t for c, t in schema["leads"].items()},
-                   row_cap=100000, as_of=AS_OF, lead_copies=lead_column_copies(schema))
-    plain = compile_metric(defn, query, REQUEST, **options)
-    windowed = compile_windows(defn, query, QueryRequest(start=dt.datetime(2025, 1, 1),
-                                                         end=dt.datetime(2025, 4, 1)),
-                               windows=WINDOWS, trend=(dt.datetime(2025, 1, 1),
-                                                       dt.datetime(2025, 4, 1)), **options)
-    parts = [f"-- {name} v{defn.version} for {dialect}: {_describe(REQUEST)}"]
-    for label, compiled in (("trend", plain), ("scorecard tile", windowed)):
+    parts = [f"-- {name} v{defn.version} for {dialect}: {_describe(TREND_REQUEST)}"]
+    for label, compiled in representative_queries(defn).items():
         sql = (render_for_psycopg(compiled.tree, pretty=True) if dialect == "postgres"
                else render(compiled.tree, dialect, pretty=True))
         parts += [f"-- {label}", sql + ";"]
@@ -129,3 +111,20 @@ def test_spark_divides_as_double_and_filters_grouping_sets_outside():
         "HAVING GROUPING(a) = 0 ORDER BY k LIMIT 5", read="duckdb"), "spark")
     assert "CAST(SUM(x) AS DOUBLE) / CAST(3600.0 AS DOUBLE)" in sql  # not DECIMAL (6 places)
     assert "HAVING" not in sql and "WHERE _keep" in sql
+
+
+def test_validation_refuses_a_definition_another_engine_cannot_run_faithfully():
+    text = """-- name: first_touch_rep
+-- label: First touch rep
+-- owners: sales
+-- kind: count
+-- unit: count
+-- direction: up
+-- anchor: created_at
+-- description: Leads by the rep of their first touch.
+SELECT l.lead_id, l.created_at, 1 AS value,
+       (SELECT arg_min(t.actor_id, t.occurred_at) FROM touches t
+        WHERE t.lead_id = l.lead_id) AS first_rep
+FROM leads l"""
+    with pytest.raises(EngineSQLError, match="first_touch_rep cannot run on postgres"):
+        check_portability(parse_definition(text))
