@@ -11,15 +11,14 @@ from metrics import analysis, attribution
 
 
 @pytest.fixture(scope="session")
-def duckdb_generated(generated_warehouse_path):
-    wh = metrics.open_warehouse(generated_warehouse_path)
-    yield wh
-    wh.close()
-
-
-@pytest.fixture(scope="session")
-def on_engine_generated(engine_servers, engine, generated_warehouse_path):
-    return engine_servers.warehouse(engine, generated_warehouse_path, "generated")
+def warehouses(engine_servers, engine, request):
+    """(the engine's, DuckDB's) warehouse: the generated one, or on Spark the edge one it
+    already holds (publishing another costs Spark minutes)."""
+    label = "edge" if engine == "spark" else "generated"
+    path = request.getfixturevalue(f"{label}_warehouse_path")
+    duck = metrics.open_warehouse(path)
+    yield engine_servers.warehouse(engine, path, label), duck
+    duck.close()
 
 
 PORTABLE = [
@@ -33,9 +32,8 @@ PORTABLE = [
 
 
 @pytest.mark.parametrize(("label", "run"), PORTABLE, ids=[p[0] for p in PORTABLE])
-def test_portable_analyses_give_duckdbs_numbers(on_engine_generated, duckdb_generated, label,
-                                                run):
-    got, want = run(on_engine_generated), run(duckdb_generated)
+def test_portable_analyses_give_duckdbs_numbers(warehouses, label, run):
+    got, want = run(warehouses[0]), run(warehouses[1])
     if isinstance(want, pd.DataFrame):
         pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True),
                                       check_dtype=False, rtol=1e-9)
@@ -53,6 +51,6 @@ DUCKDB_ONLY = [
 
 
 @pytest.mark.parametrize(("label", "run"), DUCKDB_ONLY, ids=[p[0] for p in DUCKDB_ONLY])
-def test_other_analyses_say_they_need_duckdb(on_engine_generated, label, run):
+def test_other_analyses_say_they_need_duckdb(warehouses, label, run):
     with pytest.raises(metrics.MetricError, match=f"The {label}.* analysis runs on DuckDB only"):
-        run(on_engine_generated)
+        run(warehouses[0])
