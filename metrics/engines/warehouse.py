@@ -42,7 +42,8 @@ class EngineWarehouse(Warehouse):
     def __init__(self, engine: Engine, **options) -> None:
         self.engine = engine
         self.engine_url = engine.url
-        # SQL already rendered for the engine (compiled metric queries), by text.
+        # SQL already rendered for the engine (compiled metric queries), by text: one entry per
+        # distinct query shape, the same text each time a shape is compiled again.
         self._rendered: set[str] = set()
         engine.timeout_seconds = options.get("timeout_seconds", engine.timeout_seconds)
         super().__init__(engine.url, **options)
