@@ -46,16 +46,16 @@ def postgres_server() -> Iterator[str]:
         shutil.chown(root, "postgres")
         shutil.chown(sockets, "postgres")
     port = free_port()
-    subprocess.run(_as_postgres_user([str(POSTGRES_BIN / "initdb"), "-D", str(data), "-U",
-                                      "postgres", "-A", "trust", "-E", "UTF8",
-                                      "--no-sync"]),
-                   check=True, capture_output=True)
-    subprocess.run(_as_postgres_user([
-        str(POSTGRES_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w",
-        "-o", f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-              "-c full_page_writes=off -c synchronous_commit=off -c timezone=UTC", "start"]),
-        check=True, capture_output=True)
     try:
+        subprocess.run(_as_postgres_user([str(POSTGRES_BIN / "initdb"), "-D", str(data), "-U",
+                                          "postgres", "-A", "trust", "-E", "UTF8",
+                                          "--no-sync"]),
+                       check=True, capture_output=True)
+        subprocess.run(_as_postgres_user([
+            str(POSTGRES_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w",
+            "-o", f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
+                  "-c full_page_writes=off -c synchronous_commit=off -c timezone=UTC", "start"]),
+            check=True, capture_output=True)
         import psycopg
 
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres",

@@ -63,7 +63,6 @@ class SparkEngine(Engine):
                                  f"{str(exc).strip().splitlines()[0]}") from None
         for key, value in SESSION_SETTINGS.items():
             self.spark.conf.set(key, value)
-        self._scratch = tempfile.mkdtemp(prefix="handoff-spark-load-")
         with _SESSION_LOCK:
             self.spark.sql(f"CREATE DATABASE IF NOT EXISTS `{self.database}`").collect()
 
@@ -103,12 +102,15 @@ class SparkEngine(Engine):
         return f"CREATE TABLE {table} USING parquet AS {select_sql}"
 
     def _load(self, table: str, data: pa.Table, types: Mapping[str, str]) -> None:
-        # Through a Parquet file the executors read, not through the driver's memory.
-        path = os.path.join(self._scratch, f"{table}.parquet")
-        pq.write_table(data.select(list(types)), path)
-        columns = ", ".join(f"CAST(`{c}` AS {t}) AS `{c}`" for c, t in types.items())
-        self._command(f"CREATE TABLE {table} USING parquet AS "
-                      f"SELECT {columns} FROM parquet.`{path}`")
+        # Through a Parquet file the executors read, not through the driver's memory; the
+        # CREATE TABLE has copied it when it returns. (On a real cluster the scratch folder
+        # must be storage the executors share: spark.local.dir or a mounted path.)
+        with tempfile.TemporaryDirectory(prefix="handoff-spark-load-") as scratch:
+            path = os.path.join(scratch, f"{table}.parquet")
+            pq.write_table(data.select(list(types)), path)
+            columns = ", ".join(f"CAST(`{c}` AS {t}) AS `{c}`" for c, t in types.items())
+            self._command(f"CREATE TABLE {table} USING parquet AS "
+                          f"SELECT {columns} FROM parquet.`{path}`")
 
     def _columns(self) -> list[tuple[str, str, str]]:
         found = []
