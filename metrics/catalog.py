@@ -525,6 +525,7 @@ class Catalog:
             self._check_propose(con, name, author)
         defn = parse_definition(text, source=f"{name} (proposed)", expected_name=name)
         validate_definition(defn, self.schema)
+        _check_configured_engines(defn, self.schema)
         with self._write() as con:
             # Re-check under the write lock: the active version or its owners may have moved.
             active = self._check_propose(con, name, author)
@@ -995,3 +996,14 @@ def open_catalog(path: Path | str | None = None,
     if sync:
         catalog.sync_files()
     return catalog
+
+
+def _check_configured_engines(defn: MetricDefinition, schema) -> None:
+    """A proposal must run with the same meaning on every engine the deployment serves
+    (METRICS_ENGINE / METRICS_ENGINES), so it is never approved while one of them cannot."""
+    from metrics.engines import configured_dialects
+    from metrics.engines.portability import check_portability
+
+    dialects = configured_dialects()
+    if dialects:
+        check_portability(defn, schema, dialects)

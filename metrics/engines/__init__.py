@@ -7,6 +7,7 @@
 
 `--engine` / METRICS_ENGINE on the CLI, `engine=` in `metrics.open_warehouse`. Every engine but
 DuckDB reads tables published to it by `python -m metrics publish` (metrics.engines.loader).
+METRICS_ENGINES lists further engines the catalog also serves (a proposal must render for all).
 """
 
 from __future__ import annotations
@@ -41,6 +42,30 @@ def configured_engine_url(engine: str | None = None) -> str | None:
     return engine or os.environ.get(ENGINE_ENV) or None
 
 
+ENGINES_ENV = "METRICS_ENGINES"
+
+
+def configured_dialects() -> tuple[str, ...]:
+    """The sqlglot dialects of the engines this deployment runs on besides DuckDB:
+    METRICS_ENGINE and the comma-separated METRICS_ENGINES (URLs or engine names). A proposed
+    definition must render faithfully for each (metrics.catalog checks it).
+
+    >>> import os; os.environ[ENGINES_ENV] = "clickhouse, spark://m:7077"
+    >>> configured_dialects()
+    ('clickhouse', 'spark')
+    >>> del os.environ[ENGINES_ENV]
+    """
+    found: list[str] = []
+    names = [os.environ.get(ENGINE_ENV, ""), *os.environ.get(ENGINES_ENV, "").split(",")]
+    for item in (n.strip() for n in names):
+        if not item:
+            continue
+        name = item if item in SCHEMES.values() else engine_name(item)
+        if name != "duckdb" and name not in found:
+            found.append(name)
+    return tuple(found)
+
+
 def open_engine(url: str) -> Engine:
     """Connect to the engine a URL names (not DuckDB: its Warehouse opens the file itself)."""
     name = engine_name(url)
@@ -60,5 +85,5 @@ def open_engine(url: str) -> Engine:
                          "metrics.open_warehouse(engine='duckdb:///path').")
 
 
-__all__ = ["ENGINE_ENV", "Engine", "configured_engine_url", "engine_name", "open_engine",
-           "url_path"]
+__all__ = ["ENGINES_ENV", "ENGINE_ENV", "Engine", "configured_dialects",
+           "configured_engine_url", "engine_name", "open_engine", "url_path"]

@@ -128,3 +128,23 @@ SELECT l.lead_id, l.created_at, 1 AS value,
 FROM leads l"""
     with pytest.raises(EngineSQLError, match="first_touch_rep cannot run on postgres"):
         check_portability(parse_definition(text))
+
+
+def test_a_proposal_another_configured_engine_cannot_run_is_refused(tmp_path, monkeypatch):
+    from metrics.build import reference_schema
+    from metrics.catalog import open_catalog
+
+    roles = {"users": {"ops@example.com": {"teams": ["sales"], "role": "editor"}}}
+    catalog = open_catalog(tmp_path / "catalog.sqlite", roles, schema=reference_schema())
+    text = (load_definition_files()["sales_cycle_days"].text
+            .replace("date_diff('second', created_at, closed_at) / 86400.0 AS value",
+                     "date_diff('second', created_at, closed_at) / 86400.0 AS value, "
+                     "(SELECT arg_min(t.actor_id, t.occurred_at) FROM touches t "
+                     "WHERE t.lead_id = opportunity_lifecycle.lead_id) AS first_toucher"))
+    monkeypatch.setenv("METRICS_ENGINE", "chdb:///ch")
+    with pytest.raises(EngineSQLError, match="cannot run on clickhouse"):
+        catalog.propose("sales_cycle_days", text, author="ops@example.com", reason="rep split")
+    assert catalog.history("sales_cycle_days")[-1]["version"] == 1  # nothing stored
+    monkeypatch.delenv("METRICS_ENGINE")
+    assert catalog.propose("sales_cycle_days", text, author="ops@example.com",
+                           reason="rep split") == 2  # DuckDB alone runs it as written
