@@ -9,7 +9,7 @@ PORT ?= 8501
 # falls back to ReportLab's bundled font and prints the arrow as "->".
 PACK_FONT ?= /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
-.PHONY: run test setup demo bench lint clean chromium screenshots
+.PHONY: run test setup demo bench lint clean chromium screenshots engines
 
 $(VENV)/.installed-runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -60,7 +60,22 @@ $(IDP)/node_modules/.installed: $(IDP)/package.json $(IDP)/package-lock.json | $
 	npm ci --prefix $(IDP) --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
-test: $(VENV)/.installed-dev $(CHROMIUM) $(IDP)/node_modules/.installed $(PACK_FONT)
+# The engine parity tests start a real PostgreSQL 15 server (as the postgres user) and a
+# standalone Spark cluster (pyspark's own scripts, on Java 17); ClickHouse runs in-process (chdb).
+POSTGRES_BIN ?= /usr/lib/postgresql/15/bin
+JAVA ?= /usr/bin/java
+
+$(POSTGRES_BIN)/initdb:
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+
+$(JAVA):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+
+engines: $(POSTGRES_BIN)/initdb $(JAVA) $(PACK_FONT)
+
+test: $(VENV)/.installed-dev $(CHROMIUM) $(IDP)/node_modules/.installed $(POSTGRES_BIN)/initdb $(JAVA) $(PACK_FONT)
 	$(PY) -m pytest -q
 
 # The README's pictures: every page of a 200,000-lead demo in Chromium (look at them first).

@@ -110,6 +110,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--misuse", action="store_true",
                        help="only measure the Overview while others run heavy breakdowns, with "
                             "and without the cap on concurrent heavy work (first --leads size)")
+    bench.add_argument("--engine", action="append", default=[], metavar="URL",
+                       help="also time the overview on this engine (repeatable; "
+                       "metrics.engines.bench), beside DuckDB")
     bench.set_defaults(func=run_bench_command)
 
 
@@ -123,6 +126,10 @@ def run_bench_command(args: argparse.Namespace) -> int:
                                  rebuild=args.rebuild)
         print(format_misuse(misuse_figures(Path(build["path"]), rounds=args.repeat)))
         return 0
+    if args.engine:
+        from metrics.engines.bench import run_engine_bench
+
+        return run_engine_bench(args)
     results = run_bench(args.leads, seed=args.seed, repeat=args.repeat, cache_dir=args.cache_dir,
                         rebuild=args.rebuild, pages=not args.skip_pages,
                         log=lambda line: print(line, file=sys.stderr, flush=True))

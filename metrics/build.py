@@ -156,10 +156,15 @@ def build_derived(con: duckdb.DuckDBPyConnection, *, as_of: dt.datetime, source:
 
 def _sla_columns(con: duckdb.DuckDBPyConnection, model: StageModel) -> pd.DataFrame:
     """SLA hours, deadline and business-hours response time for every lead that became an MQL."""
-    mqls = con.execute("""
+    return sla_frame(con.execute("""
         SELECT lead_id, segment, first_mql_at, first_sales_touch_at
         FROM lifecycle_base WHERE first_mql_at IS NOT NULL
-    """).df()
+    """).df(), model)
+
+
+def sla_frame(mqls: pd.DataFrame, model: StageModel) -> pd.DataFrame:
+    """The SLA columns of MQLs given as (lead_id, segment, first_mql_at, first_sales_touch_at);
+    shared by this build and the one on another engine (metrics.engines.loader)."""
     policy = model.sla
     hours = mqls["segment"].map(policy.segment_hours).fillna(policy.hours).to_numpy(np.float64)
     start = mqls["first_mql_at"].to_numpy("datetime64[us]")

@@ -625,6 +625,11 @@ class Catalog:
         source = (f"{rule_name(name)}.toml (proposed)" if is_rule_key(name)
                   else f"{name} (proposed)")
         owners = self._checked_owners(name, text, source)
+        if not is_rule_key(name):
+            # A definition another configured engine would run with another meaning is refused
+            # here, so it can never be approved silently.
+            _check_configured_engines(parse_definition(text, source=source, expected_name=name),
+                                      self.schema)
         with self._write() as con:
             # Re-check under the write lock: the active version or its owners may have moved.
             active = self._check_propose(con, name, author)
@@ -1381,3 +1386,14 @@ def open_catalog(path: Path | str | None = None,
     if sync:
         catalog.sync_files()
     return catalog
+
+
+def _check_configured_engines(defn: MetricDefinition, schema) -> None:
+    """A proposal must run with the same meaning on every engine the deployment serves
+    (METRICS_ENGINE / METRICS_ENGINES), so it is never approved while one of them cannot."""
+    from metrics.engines import configured_dialects
+    from metrics.engines.portability import check_portability
+
+    dialects = configured_dialects()
+    if dialects:
+        check_portability(defn, schema, dialects)

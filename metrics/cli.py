@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "metrics.period_targets",
     "metrics.ingest",
     "metrics.bench",
+    "metrics.engines.cli",
 )
 
 

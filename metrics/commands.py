@@ -14,6 +14,7 @@ import pandas as pd
 from metrics.build import build_warehouse, reference_schema
 from metrics.compiler import GRAINS
 from metrics.definitions import load_definition_file, load_definition_files
+from metrics.engines.portability import check_portability
 from metrics.errors import MetricError, QueryError
 from metrics.paths import METRICS_DIR, default_warehouse_path
 from metrics.progress import ProgressBar
@@ -48,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     query.add_argument("--version", type=int, help="run this version of the definition")
     query.add_argument("--format", choices=("csv", "json", "table"), default="table")
     query.add_argument("--warehouse", type=Path)
+    query.add_argument("--engine", help="engine URL (default METRICS_ENGINE, else DuckDB at "
+                       "--warehouse): postgresql://..., chdb:///dir, spark://host:port, sc://...")
     query.add_argument("--catalog", type=Path, help="catalog file (versions; default: none "
                        "unless METRICS_CATALOG is set)")
     query.set_defaults(func=run_query)
@@ -97,7 +100,10 @@ def run_validate(args: argparse.Namespace) -> int:
     failures = 0
     for path in files:
         try:
-            validate_definition(load_definition_file(path), schema)
+            definition = load_definition_file(path)
+            validate_definition(definition, schema)
+            # The catalog runs on every engine: SQL one of them cannot run faithfully fails here.
+            check_portability(definition, schema)
             print(f"ok    {path}")
         except MetricError as exc:
             failures += 1
@@ -144,7 +150,7 @@ def run_query(args: argparse.Namespace) -> int:
     from metrics.warehouse import open_warehouse
 
     catalog = _open_catalog(args.catalog)
-    wh = open_warehouse(args.warehouse, catalog=catalog)
+    wh = open_warehouse(args.warehouse, catalog=catalog, engine=args.engine)
     frame = wh.query(args.name, start=args.start, end=args.end, grain=args.grain, by=args.by,
                      where=_parse_where(args.where), version=args.version)
     if args.format == "csv":
@@ -156,6 +162,7 @@ def run_query(args: argparse.Namespace) -> int:
         payload = {
             "metric": frame.attrs["metric"], "version": frame.attrs["version"],
             "label": frame.attrs["label"], "unit": frame.attrs["unit"],
+            "engine": frame.attrs["engine"],
             "as_of": frame.attrs["as_of"].isoformat(), "notes": frame.attrs["notes"],
             "incomplete_periods": [p.isoformat() for p in frame.attrs["incomplete_periods"]],
             "rows": json.loads(frame.to_json(orient="records", date_format="iso")),

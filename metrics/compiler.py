@@ -62,6 +62,8 @@ class CompiledQuery:
     columns: tuple[str, ...]
     # Lead dimensions that were filtered on but cannot split rows with no lead (campaign cost).
     unsplit_dimensions: tuple[str, ...] = field(default_factory=tuple)
+    # The composed AST `sql` was generated from: other engines render it in their dialect.
+    tree: exp.Expression | None = field(default=None, compare=False, repr=False)
 
     def bind(self, request: QueryRequest, as_of: dt.datetime) -> dict[str, object]:
         """The parameters for `request`, which must have the shape this query was compiled for."""
@@ -249,7 +251,7 @@ def _compiled(select: exp.Select, params: dict[str, object], columns: tuple[str,
               unsplit: tuple[str, ...]) -> CompiledQuery:
     used = {p.name for p in select.find_all(exp.Placeholder)}
     return CompiledQuery(select.sql(DIALECT), {k: v for k, v in params.items() if k in used},
-                         columns, unsplit)
+                         columns, unsplit, tree=select)
 
 
 # -- several windows in one scan ---------------------------------------------------------------

@@ -189,6 +189,9 @@ class Warehouse:
                  heavy_queries: int = DEFAULT_HEAVY_QUERIES,
                  heavy_wait_seconds: float = DEFAULT_HEAVY_WAIT_SECONDS) -> None:
         self.path = Path(path or default_warehouse_path())
+        # Which engine answers (results carry it in attrs["engine"]); EngineWarehouse sets its own.
+        if not hasattr(self, "engine_url"):
+            self.engine_url = f"duckdb:///{self.path}"
         self.catalog = catalog
         self.definitions_dir = Path(definitions_dir)
         self.timeout_seconds = timeout_seconds
@@ -564,7 +567,7 @@ class Warehouse:
         frame.attrs.update(
             metric=defn.name, version=defn.version, label=defn.label, unit=defn.unit,
             kind=defn.kind, direction=defn.direction, owners=list(defn.owners),
-            as_of=self.as_of, notes=notes, sql=compiled.sql,
+            as_of=self.as_of, notes=notes, sql=compiled.sql, engine=self.engine_url,
             incomplete_periods=self._incomplete_periods(frame, grain, defn),
             partial_periods=self._incomplete_periods(frame, grain, None),
             missing_stages=missing, missing_inputs=bool(notes),
@@ -653,6 +656,19 @@ def _reads_campaign_cost(sql: str) -> bool:
 
 
 def open_warehouse(path: Path | str | None = None, *, catalog: Catalog | None = None,
-                   **options) -> Warehouse:
-    """Open a warehouse for metric queries (DESIGN.md section 7)."""
-    return Warehouse(path, catalog=catalog, **options)
+                   engine: str | None = None, **options) -> Warehouse:
+    """Open a warehouse for metric queries (DESIGN.md section 7).
+
+    `engine` is an engine URL (metrics.engines; default METRICS_ENGINE, else DuckDB at `path`):
+    `duckdb:///path` opens that file, any other URL the tables published to that engine.
+    """
+    from metrics.engines import configured_engine_url, engine_name, open_engine, url_path
+
+    url = configured_engine_url(engine)
+    if url is None or engine_name(url) == "duckdb":
+        # A DuckDB URL given here names the file; one from the environment yields to `path`.
+        file = url_path(url) if url and (engine or path is None) else path
+        return Warehouse(file, catalog=catalog, **options)
+    from metrics.engines.warehouse import EngineWarehouse
+
+    return EngineWarehouse(open_engine(url), catalog=catalog, **options)

@@ -37,3 +37,13 @@ def demo(tmp_path_factory):
         tmp_path_factory.mktemp("demo") / "warehouse.duckdb", leads=3000))
     yield wh
     wh.close()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/golden/<dialect>/*.sql from the current compiler")
+
+
+@pytest.fixture(scope="session")
+def update_golden(request) -> bool:
+    return bool(request.config.getoption("--update-golden"))

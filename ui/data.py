@@ -18,6 +18,7 @@ import streamlit as st
 import metrics
 from metrics import analysis
 from metrics.definitions import MetricDefinition
+from metrics.engines.dialects import EngineSQLError
 from metrics.errors import MetricError, QueryTimeout
 from metrics.selection import LeadFilter
 from metrics.targets import agreed_targets
@@ -225,8 +226,15 @@ def _cached_analysis(stamp, function: str, kwargs: tuple) -> pd.DataFrame:
 def run_analysis(function: str, **kwargs) -> pd.DataFrame:
     """One of metrics.analysis' functions, cached by warehouse and arguments. Arguments are
     passed as they are (a Selection's LeadFilter is hashable and is the key), so they must be
-    hashable: tuples, not lists."""
-    return _cached_analysis(warehouse_stamp(), function, tuple(sorted(kwargs.items())))
+    hashable: tuples, not lists.
+
+    On an engine other than DuckDB, an analysis that needs DuckDB says so in a sentence and
+    the rest of the page stops there (metrics.engines.warehouse.PORTABLE_ANALYSES)."""
+    try:
+        return _cached_analysis(warehouse_stamp(), function, tuple(sorted(kwargs.items())))
+    except EngineSQLError as exc:
+        st.info(str(exc), icon=":material/dns:")
+        st.stop()
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)

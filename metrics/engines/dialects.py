@@ -1,0 +1,182 @@
+"""Render a composed metric query (a sqlglot AST) for one engine, faithfully or not at all.
+
+sqlglot's generators give the right SQL for most of what the compiler composes; where their
+default is wrong for us (a different number, not just other spelling) the AST is rewritten
+before it is generated:
+
+- ClickHouse `median` is a sampling estimate above 8,192 rows: an exact median with DuckDB's
+  interpolation is `quantileExactInclusive(0.5)` (and `quantile_cont(x, q)` likewise).
+- ClickHouse query parameters carry their type (`{start:DateTime64(6, 'UTC')}`); a TIMESTAMP
+  is `DateTime64(6, 'UTC')`, not second-precision `DateTime`; TRY_CAST is
+  `accurateCastOrNull` (a bad value matches nothing instead of failing the query).
+- Spark's second difference truncates the elapsed time (0.2 s across a second boundary is 0);
+  DuckDB's `date_diff('second', a, b)` counts the second boundaries crossed (1): on Spark it
+  is `unix_seconds(b) - unix_seconds(a)`. Spark divides DECIMAL literals as DECIMAL (rounded to
+  6 places): its divisions are made DOUBLE, as DuckDB's are. Spark cannot resolve grouping
+  columns in the HAVING of GROUPING SETS: that filter moves to an outer WHERE. A day
+  truncation is DATE_TRUNC('DAY', x) (sqlglot's TRUNC(x, 'DAY') is NULL on Spark).
+- PostgreSQL has no TRY_CAST: a filter value that is not a number on a numeric column is an
+  error there (sqlglot's CAST), not an empty result.
+
+Functions whose DuckDB meaning has no safe translation (`arg_min`/`arg_max` pick an arbitrary
+row on ties, `list(x ORDER BY t)`) raise EngineSQLError rather than render an approximation.
+
+>>> import sqlglot
+>>> render(sqlglot.parse_one("SELECT MEDIAN(x) FROM t", read="duckdb"), "clickhouse")
+'SELECT quantileExactInclusive(0.5)(x) FROM t'
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from metrics.errors import QueryError
+
+# The engines whose SQL is rendered here (sqlglot dialect names), and those only snapshotted.
+ENGINE_DIALECTS = ("duckdb", "postgres", "clickhouse", "spark")
+SNAPSHOT_DIALECTS = (*ENGINE_DIALECTS, "snowflake", "bigquery", "databricks")
+
+# The types of the parameters the compiler binds, by name (ClickHouse declares them in the SQL).
+_TIMESTAMP_PARAMETER = re.compile(r"^(as_of|start|end|win\d+_(start|end))$")
+# Bound lead-filter values (metrics.selection.parameter_name: <prefix><i>_<j>) are strings.
+_FILTER_PARAMETER = re.compile(r"^[a-z]+\d+_\d+$")
+CLICKHOUSE_TIMESTAMP = "DateTime64(6, 'UTC')"
+
+
+class EngineSQLError(QueryError):
+    """SQL that cannot be rendered for an engine with the same meaning it has in DuckDB."""
+
+
+def render(tree: exp.Expression, dialect: str, *, pretty: bool = False) -> str:
+    """The SQL of `tree` (built or parsed as DuckDB) for `dialect`, with our overrides."""
+    if dialect == "duckdb":
+        return tree.sql("duckdb", pretty=pretty)
+    _refuse_unfaithful(tree, dialect)
+    rewritten = tree.copy()
+    if dialect == "clickhouse":
+        rewritten = _rewrite_for_clickhouse(rewritten)
+    elif dialect in ("spark", "databricks"):
+        rewritten = _rewrite_for_spark(rewritten)
+    return rewritten.sql(dialect, pretty=pretty)
+
+
+def _refuse_unfaithful(tree: exp.Expression, dialect: str) -> None:
+    for node in tree.find_all(exp.ArgMin, exp.ArgMax, exp.ArrayAgg):
+        if isinstance(node, exp.ArrayAgg) and not isinstance(node.this, exp.Order):
+            continue
+        what = {exp.ArgMin: "arg_min", exp.ArgMax: "arg_max"}.get(type(node), "list(x ORDER BY t)")
+        raise EngineSQLError(
+            f"{what} has no translation for {dialect} with the same result as in DuckDB "
+            f"(`{node.sql('duckdb')}`); rewrite it with MIN/MAX and a join, or run this metric "
+            "on DuckDB.")
+
+
+def _seconds_between(node: exp.DateDiff) -> bool:
+    unit = node.args.get("unit")
+    return unit is not None and unit.name.upper() in ("SECOND", "SECONDS")
+
+
+def _rewrite_for_clickhouse(tree: exp.Expression) -> exp.Expression:
+    for node in list(tree.find_all(exp.TryCast)):
+        node.replace(exp.func("accurateCastOrNull", node.this,
+                              exp.Literal.string(_clickhouse_type(node.to, nullable=False))))
+    for node in list(tree.find_all(exp.DataType)):
+        if node.this in _TIMESTAMP_TYPES:
+            node.replace(exp.DataType.build(f"Nullable({CLICKHOUSE_TIMESTAMP})", dialect="clickhouse"))
+    for node in list(tree.find_all(exp.Placeholder)):
+        node.replace(exp.Var(this=f"{{{node.name}:{_clickhouse_parameter_type(node.name)}}}"))
+    for node in list(tree.find_all(exp.Median)):
+        node.replace(_exact_quantile(node.this, exp.Literal.number(0.5)))
+    for node in list(tree.find_all(exp.PercentileCont)):
+        node.replace(_exact_quantile(node.this, node.expression))
+    return tree
+
+
+# DuckDB's TIMESTAMP is naive (sqlglot: TIMESTAMPNTZ); every one becomes a microsecond UTC time.
+_TIMESTAMP_TYPES = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ,
+                    exp.DataType.Type.DATETIME, exp.DataType.Type.DATETIME64)
+
+
+def _exact_quantile(value: exp.Expression, level: exp.Expression) -> exp.Expression:
+    return exp.ParameterizedAgg(this=exp.to_identifier("quantileExactInclusive"),
+                                expressions=[level.copy()], params=[value.copy()])
+
+
+def _clickhouse_type(data_type: exp.DataType, *, nullable: bool = True) -> str:
+    inner = (CLICKHOUSE_TIMESTAMP if data_type.this in _TIMESTAMP_TYPES
+             else data_type.sql("clickhouse").removeprefix("Nullable(").removesuffix(")")
+             if data_type.sql("clickhouse").startswith("Nullable(") else data_type.sql("clickhouse"))
+    return f"Nullable({inner})" if nullable else inner
+
+
+def _clickhouse_parameter_type(name: str) -> str:
+    if _TIMESTAMP_PARAMETER.match(name):
+        return CLICKHOUSE_TIMESTAMP
+    if _FILTER_PARAMETER.match(name):
+        return "String"
+    raise EngineSQLError(f"the parameter ${name} has no known type, and ClickHouse needs one; "
+                         "metric SQL may use $as_of only.")
+
+
+def _rewrite_for_spark(tree: exp.Expression) -> exp.Expression:
+    def unix_seconds(value: exp.Expression) -> exp.Expression:
+        return exp.func("UNIX_SECONDS", exp.cast(value.copy(), "TIMESTAMP"))
+
+    for node in list(tree.find_all(exp.DateDiff)):
+        if _seconds_between(node):
+            node.replace(exp.paren(exp.Sub(this=unix_seconds(node.this),
+                                           expression=unix_seconds(node.expression))))
+    # sqlglot writes a day truncation as TRUNC(x, 'DAY'), which is NULL on Spark for every row.
+    for node in list(tree.find_all(exp.DateTrunc, exp.TimestampTrunc)):
+        unit = node.args.get("unit")
+        node.replace(exp.Anonymous(this="DATE_TRUNC", expressions=[
+            exp.Literal.string(unit.name.upper()), exp.cast(node.this.copy(), "TIMESTAMP")]))
+    # DuckDB's `/` divides as DOUBLE; Spark divides a DECIMAL literal (3600.0) as DECIMAL and
+    # rounds the quotient to 6 places.
+    for node in list(tree.find_all(exp.Div)):
+        for side in ("this", "expression"):
+            operand = node.args[side]
+            if not (isinstance(operand, exp.Cast) and operand.to.this == exp.DataType.Type.DOUBLE):
+                node.set(side, exp.cast(operand, "DOUBLE"))
+    for select in list(tree.find_all(exp.Select)):
+        group = select.args.get("group")
+        if select.args.get("having") is not None and group is not None \
+                and group.find(exp.GroupingSets):
+            filtered = _having_as_outer_filter(select)
+            if select is tree:
+                tree = filtered
+            else:
+                select.replace(filtered)
+    return tree
+
+
+def _having_as_outer_filter(select: exp.Select) -> exp.Select:
+    """SELECT ... GROUP BY GROUPING SETS ... HAVING c ORDER BY o LIMIT n, as an outer WHERE:
+    Spark cannot resolve a grouping column inside HAVING when grouping sets are used."""
+    inner = select.copy()
+    keep = inner.args["having"].this
+    order, limit = inner.args.get("order"), inner.args.get("limit")
+    for clause in ("having", "order", "limit"):
+        inner.set(clause, None)
+    inner.select(exp.alias_(keep, "_keep"), copy=False)
+    outer = exp.select(*(exp.column(p.alias_or_name) for p in select.expressions)).from_(
+        inner.subquery("_grouped")).where(exp.column("_keep"))
+    outer.set("order", order)
+    outer.set("limit", limit)
+    return outer
+
+
+def clickhouse_column_type(duckdb_type: str) -> str:
+    """A nullable ClickHouse column type for a DuckDB column type (NULL stays NULL, not '')."""
+    return _clickhouse_type(exp.DataType.build(duckdb_type, dialect="duckdb"))
+
+
+def column_type(duckdb_type: str, dialect: str) -> str:
+    """The column type in `dialect` for a column of `duckdb_type` (an ENUM is a string)."""
+    if duckdb_type.upper().startswith("ENUM"):
+        duckdb_type = "VARCHAR"
+    if dialect == "clickhouse":
+        return clickhouse_column_type(duckdb_type)
+    return exp.DataType.build(duckdb_type, dialect="duckdb").sql(dialect)

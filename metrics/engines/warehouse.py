@@ -1,0 +1,137 @@
+"""The metric catalog on an engine other than DuckDB: the same Warehouse API, the same numbers.
+
+EngineWarehouse is metrics.warehouse.Warehouse with the DuckDB file replaced by an Engine:
+definitions, validation, compilation, batching and the frames' attrs are the Warehouse's own;
+only where the SQL runs differs. A compiled query's AST is rendered for the engine's dialect
+(metrics.engines.dialects), never its DuckDB text re-parsed.
+
+The page analyses (metrics.analysis, metrics.attribution) hand the warehouse DuckDB SQL text.
+Those whose translation tests/engines/test_analyses_on_engines.py proves equal to DuckDB's on
+every engine (PORTABLE_ANALYSES: the sidebar's lookups, the SLA response distribution and the
+pipeline velocity) are translated by sqlglot; the others (funnel, cohorts, stage velocity, SLA
+by rep, untouched MQLs, rejection reasons, campaign performance, attribution, lead journeys)
+are refused with a sentence saying they need DuckDB: a translation that runs is not yet one
+that gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+import sqlglot
+
+from metrics.build import CANONICAL_TABLES, DERIVED_TABLES, lead_column_copies, reference_schema
+from metrics.compiler import CompiledQuery
+from metrics.engines.base import Engine
+from metrics.engines.dialects import EngineSQLError
+from metrics.errors import QueryError, WarehouseError
+from metrics.warehouse import Warehouse
+
+
+# Labels (metrics.analysis / attribution) of the analyses proven at parity on every engine.
+PORTABLE_ANALYSES = frozenset({"filter values", "campaigns", "campaign channels",
+                               "matching leads", "data range", "SLA response distribution",
+                               "pipeline velocity"})
+
+
+class EngineWarehouse(Warehouse):
+    """A Warehouse whose tables live on `engine` (published by metrics.engines.loader)."""
+
+    def __init__(self, engine: Engine, **options) -> None:
+        self.engine = engine
+        self.engine_url = engine.url
+        # SQL already rendered for the engine (compiled metric queries), by text: one entry per
+        # distinct query shape, the same text each time a shape is compiled again.
+        self._rendered: set[str] = set()
+        engine.timeout_seconds = options.get("timeout_seconds", engine.timeout_seconds)
+        super().__init__(engine.url, **options)
+
+    def _connect(self) -> None:
+        try:
+            meta = self.engine.execute(self.engine.render(sqlglot.parse_one(
+                "SELECT as_of, built_at, source FROM warehouse_meta")))
+            stage_events = self.engine.execute(self.engine.render(sqlglot.parse_one(
+                "SELECT CAST(stage AS VARCHAR) AS stage_name, COUNT(*) AS n FROM lead_events "
+                "GROUP BY CAST(stage AS VARCHAR)")))
+        except QueryError as exc:
+            raise WarehouseError(f"{self.engine.url} holds no Handoff warehouse that can be "
+                                 f"read ({exc}); publish one with `python -m metrics publish "
+                                 f"--engine {self.engine.url}`.") from None
+        self.schema = self._schema()
+        self.as_of = pd.Timestamp(meta["as_of"].iloc[0]).to_pydatetime()
+        self.built_at = pd.Timestamp(meta["built_at"].iloc[0]).to_pydatetime()
+        self.source = str(meta["source"].iloc[0])
+        self.lead_columns = {c.lower(): t for c, t in self.schema.get("leads", {}).items()}
+        self.lead_copies = lead_column_copies(self.schema)
+        self.stage_events = {str(s): int(n) for s, n in zip(stage_events["stage_name"],
+                                                            stage_events["n"])}
+        self._prepared.clear()
+        self._compiled.clear()
+
+    def _schema(self) -> dict[str, dict[str, str]]:
+        """The engine's tables, typed as the DuckDB build types them where it knows the column
+        (an engine's INTEGER for DuckDB's BIGINT would change a filter's cast)."""
+        reference = reference_schema()
+        schema = {}
+        for table, columns in self.engine.columns().items():
+            if table in CANONICAL_TABLES or table in DERIVED_TABLES:
+                known = reference.get(table, {})
+                schema[table] = {c: known.get(c, t) for c, t in columns.items()}
+        return schema
+
+    def refresh(self) -> bool:
+        """An engine's tables are replaced by a publish, not a file swap: nothing to follow."""
+        return False
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def _compiled_once(self, key: tuple, compile_: Callable[[], CompiledQuery]) -> CompiledQuery:
+        def for_engine() -> CompiledQuery:
+            compiled = compile_()
+            rendered = dataclasses.replace(compiled, sql=self.engine.render(compiled.tree))
+            self._rendered.add(rendered.sql)
+            return rendered
+        return super()._compiled_once(key, for_engine)
+
+    def execute(self, sql: str, params: Mapping[str, object] | None = None, *,
+                label: str = "query") -> pd.DataFrame:
+        if sql not in self._rendered:
+            sql = self._translate(sql, label)
+        try:
+            return self.engine.execute(sql, params)
+        except EngineSQLError:
+            raise
+        except QueryError as exc:
+            raise QueryError(f"{label}: {exc}") from None
+
+    def execute_rows(self, sql: str, params: Mapping[str, object] | None = None, *,
+                     label: str = "query") -> tuple[list[str], list[tuple]]:
+        frame = self.execute(sql, params, label=label)
+        return list(frame.columns), [tuple(None if _missing(v) else v for v in row)
+                                     for row in frame.itertuples(index=False, name=None)]
+
+    def _translate(self, sql: str, label: str) -> str:
+        """DuckDB SQL text of a page analysis, for the engine; refused when not faithful."""
+        if label not in PORTABLE_ANALYSES:
+            raise EngineSQLError(
+                f"The {label} analysis runs on DuckDB only for now; this warehouse is on "
+                f"{self.engine.name}. Open the page on the DuckDB warehouse "
+                "(METRICS_ENGINE=duckdb:///data/warehouse.duckdb) for it; the metric tiles "
+                f"run on {self.engine.name}.")
+        try:
+            statements = sqlglot.parse(sql, read="duckdb")
+            if len(statements) != 1 or statements[0] is None:
+                raise EngineSQLError("not exactly one statement")
+            return self.engine.render(statements[0])
+        except (sqlglot.errors.SqlglotError, EngineSQLError) as exc:
+            raise EngineSQLError(
+                f"{label} is written for DuckDB and cannot run on {self.engine.name} "
+                f"({str(exc).splitlines()[0]}); open this page on the DuckDB warehouse "
+                "(METRICS_ENGINE=duckdb:///data/warehouse.duckdb).") from None
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value is pd.NaT

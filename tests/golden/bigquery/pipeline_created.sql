@@ -1,0 +1,106 @@
+-- pipeline_created v1 for bigquery: grain month, by segment, where {'lead_score': ['80'], 'region': ['EMEA', 'NA']}, 2025-01-01 to 2025-04-01
+-- trend
+SELECT
+  CAST(DATE_TRUNC(m.created_at, MONTH) AS DATE) AS period,
+  m._lead_segment AS segment,
+  SUM(CAST(m.value AS FLOAT64)) AS value
+FROM (
+  SELECT
+    lead_id,
+    created_at,
+    opportunity_id,
+    amount AS value,
+    opportunity_lifecycle.region AS _lead_region,
+    opportunity_lifecycle.segment AS _lead_segment
+  FROM opportunity_lifecycle
+  WHERE
+    NOT amount IS NULL
+) AS m
+LEFT JOIN leads AS d
+  ON m.lead_id = d.lead_id
+WHERE
+  NOT m.created_at IS NULL
+  AND m.created_at >= @start
+  AND m.created_at < @end
+  AND (
+    (
+      m.lead_id IS NULL OR d.lead_score IN (SAFE_CAST(@w0_0 AS FLOAT64))
+    )
+    AND (
+      m.lead_id IS NULL OR m._lead_region IN (@w1_0, @w1_1)
+    )
+  )
+GROUP BY
+  period,
+  segment
+ORDER BY
+  CAST(DATE_TRUNC(m.created_at, MONTH) AS DATE) NULLS LAST,
+  m._lead_segment NULLS LAST
+LIMIT 100001;
+-- scorecard tile
+WITH cells AS (
+  SELECT
+    w._in_w0,
+    w._in_w1,
+    w._in_w2,
+    w._period,
+    SUM(CAST(w.value AS FLOAT64)) AS _s
+  FROM (
+    SELECT
+      *,
+      m.created_at >= @win0_start AND m.created_at < @win0_end AS _in_w0,
+      m.created_at >= @win1_start AND m.created_at < @win1_end AS _in_w1,
+      m.created_at >= @win2_start AND m.created_at < @win2_end AS _in_w2,
+      CAST(DATE_TRUNC(m.created_at, MONTH) AS DATE) AS _period
+    FROM (
+      SELECT
+        lead_id,
+        created_at,
+        opportunity_id,
+        amount AS value
+      FROM opportunity_lifecycle
+      WHERE
+        NOT amount IS NULL
+    ) AS m
+    WHERE
+      NOT m.created_at IS NULL AND m.created_at >= @start AND m.created_at < @end
+  ) AS w
+  GROUP BY
+    w._in_w0,
+    w._in_w1,
+    w._in_w2,
+    w._period
+)
+SELECT
+  *
+FROM (
+  SELECT
+    0 AS window_set,
+    CAST(NULL AS DATE) AS period,
+    SUM(c._s) AS value
+  FROM cells AS c
+  WHERE
+    c._in_w0
+  UNION ALL
+  SELECT
+    1 AS window_set,
+    CAST(NULL AS DATE) AS period,
+    SUM(c._s) AS value
+  FROM cells AS c
+  WHERE
+    c._in_w1
+  UNION ALL
+  SELECT
+    -1 AS window_set,
+    c._period AS period,
+    SUM(c._s) AS value
+  FROM cells AS c
+  WHERE
+    c._in_w2
+  GROUP BY
+    c._period
+) AS u
+ORDER BY
+  window_set NULLS LAST,
+  period NULLS LAST
+LIMIT 100003;

@@ -1,0 +1,139 @@
+-- pipeline_to_spend v1 for databricks: grain month, by segment, where {'lead_score': ['80'], 'region': ['EMEA', 'NA']}, 2025-01-01 to 2025-04-01
+-- trend
+SELECT
+  CAST(DATE_TRUNC('MONTH', CAST(m.occurred_at AS TIMESTAMP)) AS DATE) AS period,
+  m._lead_segment AS segment,
+  CAST(SUM(CAST(m.numerator AS DOUBLE)) AS DOUBLE) / CAST(NULLIF(SUM(CAST(m.denominator AS DOUBLE)), 0) AS DOUBLE) AS value,
+  SUM(CAST(m.numerator AS DOUBLE)) AS numerator,
+  SUM(CAST(m.denominator AS DOUBLE)) AS denominator
+FROM (
+  SELECT
+    lead_id,
+    created_at AS occurred_at,
+    campaign_id,
+    source_channel,
+    amount AS numerator,
+    CAST(NULL AS DOUBLE) AS denominator,
+    opportunity_lifecycle.region AS _lead_region,
+    opportunity_lifecycle.segment AS _lead_segment
+  FROM opportunity_lifecycle
+  WHERE
+    sourced_by = 'marketing' AND NOT amount IS NULL
+  UNION ALL
+  SELECT
+    NULL AS lead_id,
+    spent_at AS occurred_at,
+    campaign_id,
+    source_channel,
+    0 AS numerator,
+    cost AS denominator,
+    NULL AS _lead_region,
+    NULL AS _lead_segment
+  FROM campaign_spend
+) AS m
+LEFT JOIN leads AS d
+  ON m.lead_id = d.lead_id
+WHERE
+  NOT m.occurred_at IS NULL
+  AND m.occurred_at >= :start
+  AND m.occurred_at < :end
+  AND (
+    (
+      m.lead_id IS NULL OR d.lead_score IN (TRY_CAST(:w0_0 AS DOUBLE))
+    )
+    AND (
+      m.lead_id IS NULL OR m._lead_region IN (:w1_0, :w1_1)
+    )
+  )
+GROUP BY
+  CAST(DATE_TRUNC('MONTH', CAST(m.occurred_at AS TIMESTAMP)) AS DATE),
+  m._lead_segment
+ORDER BY
+  CAST(DATE_TRUNC('MONTH', CAST(m.occurred_at AS TIMESTAMP)) AS DATE) NULLS LAST,
+  m._lead_segment NULLS LAST
+LIMIT 100001;
+-- scorecard tile
+WITH cells AS (
+  SELECT
+    w._in_w0,
+    w._in_w1,
+    w._in_w2,
+    w._period,
+    SUM(CAST(w.numerator AS DOUBLE)) AS _num,
+    SUM(CAST(w.denominator AS DOUBLE)) AS _den
+  FROM (
+    SELECT
+      *,
+      m.occurred_at >= :win0_start AND m.occurred_at < :win0_end AS _in_w0,
+      m.occurred_at >= :win1_start AND m.occurred_at < :win1_end AS _in_w1,
+      m.occurred_at >= :win2_start AND m.occurred_at < :win2_end AS _in_w2,
+      CAST(DATE_TRUNC('MONTH', CAST(m.occurred_at AS TIMESTAMP)) AS DATE) AS _period
+    FROM (
+      SELECT
+        lead_id,
+        created_at AS occurred_at,
+        campaign_id,
+        source_channel,
+        amount AS numerator,
+        CAST(NULL AS DOUBLE) AS denominator
+      FROM opportunity_lifecycle
+      WHERE
+        sourced_by = 'marketing' AND NOT amount IS NULL
+      UNION ALL
+      SELECT
+        NULL AS lead_id,
+        spent_at AS occurred_at,
+        campaign_id,
+        source_channel,
+        0 AS numerator,
+        cost AS denominator
+      FROM campaign_spend
+    ) AS m
+    WHERE
+      NOT m.occurred_at IS NULL AND m.occurred_at >= :start AND m.occurred_at < :end
+  ) AS w
+  GROUP BY
+    w._in_w0,
+    w._in_w1,
+    w._in_w2,
+    w._period
+)
+SELECT
+  *
+FROM (
+  SELECT
+    0 AS window_set,
+    CAST(NULL AS DATE) AS period,
+    CAST(SUM(c._num) AS DOUBLE) / CAST(NULLIF(SUM(c._den), 0) AS DOUBLE) AS value,
+    SUM(c._num) AS numerator,
+    SUM(c._den) AS denominator
+  FROM cells AS c
+  WHERE
+    c._in_w0
+  UNION ALL
+  SELECT
+    1 AS window_set,
+    CAST(NULL AS DATE) AS period,
+    CAST(SUM(c._num) AS DOUBLE) / CAST(NULLIF(SUM(c._den), 0) AS DOUBLE) AS value,
+    SUM(c._num) AS numerator,
+    SUM(c._den) AS denominator
+  FROM cells AS c
+  WHERE
+    c._in_w1
+  UNION ALL
+  SELECT
+    -1 AS window_set,
+    c._period AS period,
+    CAST(SUM(c._num) AS DOUBLE) / CAST(NULLIF(SUM(c._den), 0) AS DOUBLE) AS value,
+    SUM(c._num) AS numerator,
+    SUM(c._den) AS denominator
+  FROM cells AS c
+  WHERE
+    c._in_w2
+  GROUP BY
+    c._period
+) AS u
+ORDER BY
+  window_set NULLS LAST,
+  period NULLS LAST
+LIMIT 100003;
