@@ -165,9 +165,13 @@ def line_chart(series: Mapping[str, Any], *, title: str, grain: str = "month",
     subtitle = f"{_unit_title(unit)} · definition {series['name']} v{series['version']}"
     notes = []
     if target is not None:
-        notes.append(f"target {format_value(target, unit)} (red dashes)")
-    if rows and str(rows[-1]["period"])[:10] in incomplete:
-        notes.append("last point not final")
+        notes.append(f"target {format_value(target, unit)} (red)")
+    young = [str(r["period"])[:10] in incomplete for r in rows]
+    if any(young):
+        # A period whose cohorts are still converting (or not over) would read as a collapse:
+        # it is drawn grey and dashed, and said.
+        notes.append(f"grey: {sum(young)} {grain}{'s' if sum(young) != 1 else ''} still "
+                     "converting")
     if notes:
         subtitle += "\n" + " · ".join(notes)
     drawing = _chart_frame(title, subtitle, width, height)
@@ -181,12 +185,23 @@ def line_chart(series: Mapping[str, Any], *, title: str, grain: str = "month",
     data = [tuple(values)]
     if target is not None:
         data.append(tuple(_scaled(target, unit) for _ in values))
+    if any(young):
+        # The final periods as one line, the maturing ones as another joined to it.
+        first_young = young.index(True)
+        final = tuple(v if not y else None for v, y in zip(values, young))
+        maturing = tuple(v if y or i == first_young - 1 else None
+                         for i, (v, y) in enumerate(zip(values, young)))
+        data = [final, *data[1:], maturing]
     chart.data = data
     chart.joinedLines = 1
     chart.lines[0].strokeColor, chart.lines[0].strokeWidth = BLUE, 1.6
     if target is not None:
         chart.lines[1].strokeColor, chart.lines[1].strokeWidth = TARGET_RED, 0.8
         chart.lines[1].strokeDashArray = (3, 2)
+    if any(young):
+        last = len(data) - 1
+        chart.lines[last].strokeColor, chart.lines[last].strokeWidth = GREY, 1.2
+        chart.lines[last].strokeDashArray = (2, 2)
     chart.categoryAxis.categoryNames = [_period_label(r["period"], grain) for r in rows]
     step = max(1, len(rows) // 6)
     chart.categoryAxis.categoryNames = [n if i % step == 0 else ""
@@ -194,7 +209,7 @@ def line_chart(series: Mapping[str, Any], *, title: str, grain: str = "month",
     for axis in (chart.categoryAxis.labels, chart.valueAxis.labels):
         axis.fontName, axis.fontSize = _fonts()[0], 6.5
     chart.valueAxis.labelTextFormat = _axis_format(unit)
-    present = [v for v in data[0] + (data[1] if target is not None else ()) if v is not None]
+    present = [v for line in data for v in line if v is not None]
     chart.valueAxis.valueMin = min(0.0, min(present))
     chart.valueAxis.valueMax = max(present) * 1.1 if max(present) > 0 else 1.0
     drawing.add(chart)
