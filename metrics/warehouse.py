@@ -105,6 +105,9 @@ def open_hardened(path: Path | str, *, memory_limit: str = DEFAULT_MEMORY_LIMIT,
         con.execute("ATTACH ? AS warehouse (READ_ONLY)", [str(path)])
         con.execute("USE warehouse")
         con.execute("DETACH memory")  # nothing but the warehouse to read or write
+        # DuckDB draws a progress bar on the terminal for long queries: noise in the CLI's
+        # output and in the server's log.
+        con.execute("SET enable_progress_bar = false")
         con.execute(f"SET {_PER_QUERY_SETTING} = ?", [query_memory_limit])
         con.execute(f"SET allowed_configs = ['{_PER_QUERY_SETTING}']")
         for setting, value in HARDENED_CONFIG.items():
