@@ -196,20 +196,29 @@ def _frame(series: dict) -> tuple[pd.DataFrame, dict]:
 def frozen_scorecard(review: Review) -> None:
     st.markdown("#### Scorecard (frozen)")
     tiles = review.payload["scorecard"]
+    selection = review.selection
     for start in range(0, len(tiles), 4):
         for column, tile in zip(st.columns(4), tiles[start:start + 4]):
             with column, st.container(border=True):
                 unit = tile["unit"]
                 st.markdown(f"**{escape_markdown(tile['label'])}**")
-                trend = [r["value"] for r in (tile.get("trend") or {}).get("rows", [])
-                         if r.get("value") is not None]
+                # As the live tile: only months that were final then, and a change of cohorts
+                # still converting is grey, not an alarm.
+                series = tile.get("trend") or {}
+                unfinished = set(series.get("incomplete_periods", []))
+                trend = [r["value"] for r in series.get("rows", [])
+                         if r.get("value") is not None and str(r["period"])[:10] not in unfinished]
+                young = tile.get("maturity_days", 0) > 0 and selection.end > review.as_of - \
+                    dt.timedelta(days=tile["maturity_days"])
                 st.metric(tile["label"], format_value(tile["value"], unit),
                           delta=format_change(tile["value"], tile.get("last_year"), unit),
-                          delta_color="normal" if tile["direction"] == "up" else "inverse",
+                          delta_color="off" if young else
+                          ("normal" if tile["direction"] == "up" else "inverse"),
                           label_visibility="collapsed", chart_data=trend or None,
                           chart_type="line")
                 target = tile.get("target")
-                text = "Change vs same period last year"
+                text = "Change vs same period last year" + (" (cohorts still maturing)"
+                                                              if young else "")
                 if target is not None:
                     text += (f" · {'plan' if tile.get('target_from_plan') else 'target'} "
                              f"{format_value(target, unit)}")
