@@ -45,16 +45,10 @@ def _propose(catalog_path: Path) -> None:
 
 def _warm() -> float:
     """What ui.serve's background thread does before the first visitor; returns seconds."""
+    from ui.serve import warm_once
+
     started = time.perf_counter()
-    import pandas.io.formats.style  # noqa: F401
-    import plotly.graph_objects  # noqa: F401
-
-    from metrics.warmup import warm
-    from ui import data
-
-    wh = data.get_warehouse()
-    data.get_catalog()
-    warm(wh)
+    warm_once()
     return time.perf_counter() - started
 
 
