@@ -11,7 +11,8 @@ free loopback port with a fresh catalog, waits for the warm-up to finish, then:
 
 and reports, per page, the median and worst time from navigation to a finished page (the
 script no longer running, the title and the filter description shown, unchanged over two
-polls), and the server's peak memory (VmHWM) after the meeting. Every step is bounded by
+polls), the server's peak memory (VmHWM) after the meeting and the CPU seconds the server used
+during the first visit and the meeting (the rest of the machine's went to Chromium and others). Every step is bounded by
 STEP_TIMEOUT_S; a step that runs over is reported as such, never waited for.
 
 Filter changes arrive as URLs (a session opened on a link carrying the filters), which costs a
@@ -139,6 +140,15 @@ async def _meeting(base: str) -> dict:
             "meeting_wall_s": wall}
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds the process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _peak_rss_bytes(pid: int) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -178,7 +188,13 @@ def measure_browser(warehouse: Path) -> dict:
                                                    log_path.read_text(errors="replace")),
                                  WARM_UP_TIMEOUT_S, server)
             out = {"server_listening_s": listening - started, "warm_up_done_s": warmed - started}
+            cpu_before = _cpu_seconds(server.pid)
             out.update(asyncio.run(_meeting(base)))
+            cpu_after = _cpu_seconds(server.pid)
+            # How much of the machine the server itself used meanwhile (the rest went to the
+            # browser and to whatever else runs here): tells a slow server from a busy machine.
+            if cpu_before is not None and cpu_after is not None:
+                out["server_cpu_s"] = cpu_after - cpu_before
             out["server_peak_rss_bytes"] = _peak_rss_bytes(server.pid)
         finally:
             server.terminate()
