@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlglot import exp
 
+from metrics.attribution import ROLLUP_TABLE
 from metrics.build import REJECTION_STAGES
 from metrics.errors import QueryError
 from metrics.model import load_model
@@ -478,6 +479,15 @@ def _performance(wh: Warehouse, level: str, *, start, end, where: Where) -> pd.D
     spend_where = where.only(SPEND_DIMENSIONS)
     spend_filter, p_spend_filter, _ = lead_condition(
         spend_where, columns_of("s", dict.fromkeys(SPEND_DIMENSIONS, "VARCHAR")), prefix="c")
+    # The campaigns that touched each opportunity's lead before the close: from the rollup
+    # built at load time, or (a warehouse built before it) from the touches.
+    if ROLLUP_TABLE in wh.schema:
+        influence_join = (f"JOIN {ROLLUP_TABLE} t ON t.opportunity_id = o.opportunity_id "
+                          "AND t.influenced")
+    else:
+        influence_join = ("JOIN touches t ON t.lead_id = o.lead_id AND t.team = 'marketing' "
+                          "AND t.campaign_id IS NOT NULL "
+                          "AND t.occurred_at < COALESCE(o.closed_at, $as_of)")
     frame = wh.execute(f"""
         WITH spend AS (
             -- A key with spend rows has a known cost (0 when none falls in the period); a key
@@ -498,8 +508,7 @@ def _performance(wh: Warehouse, level: str, *, start, end, where: Where) -> pd.D
             SELECT k, SUM(amount) AS influenced_pipeline FROM (
                 SELECT DISTINCT o.opportunity_id, {touch_key} AS k, o.amount
                 FROM {source}
-                JOIN touches t ON t.lead_id = o.lead_id AND t.team = 'marketing'
-                 AND t.campaign_id IS NOT NULL AND t.occurred_at < COALESCE(o.closed_at, $as_of)
+                {influence_join}
                 {"" if by_campaign else "LEFT JOIN campaigns c ON c.campaign_id = t.campaign_id"}
                 WHERE {created} AND {opp_leads})
             GROUP BY 1)
@@ -512,7 +521,8 @@ def _performance(wh: Warehouse, level: str, *, start, end, where: Where) -> pd.D
              FULL JOIN influenced USING (k)
         WHERE k IS NOT NULL""",
         {**p_leads, **p_opps, **p_created, **p_closed, **p_spent, **p_spend_filter,
-         "as_of": wh.as_of, **({} if by_campaign else {"none": NONE_LABEL})},
+         **({} if ROLLUP_TABLE in wh.schema else {"as_of": wh.as_of}),
+         **({} if by_campaign else {"none": NONE_LABEL})},
         label=f"{level} performance")
     frame["cost"] = frame["cost"].astype(float)
     for column in ("leads", "mqls"):

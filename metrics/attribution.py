@@ -64,6 +64,42 @@ _RAW_WEIGHT = {
 }
 
 
+def _raw(model: str) -> str:
+    """A touch's weight before normalisation; a journey without touches has one row, weight 1."""
+    return f"CASE WHEN n = 0 THEN 1.0 ELSE {_RAW_WEIGHT[model]} END"
+
+
+def _touchpoint_ctes(key: str) -> str:
+    """CTEs `touchpoints` and `keyed` over a CTE `journeys` (lead_id, converted_at,
+    lead_created_at, …; one row per `key`): each journey's marketing touches at or before its
+    conversion in time order, with what the weights need (pos, n, creation_pos, key_touches,
+    days_before, min_days_before), or one row with touch_id NULL for a journey without."""
+    return f"""
+        touchpoints AS (
+            SELECT j.*, t.touch_id, t.campaign_id,
+                   date_diff('second', t.occurred_at, j.converted_at) / 86400.0 AS days_before,
+                   ROW_NUMBER() OVER (PARTITION BY j.{key} ORDER BY t.occurred_at, t.touch_id)
+                       AS pos,
+                   COUNT(t.touch_id) OVER journey AS n,
+                   -- Touches at or before the lead's creation come first in time order, so the
+                   -- lead-creation touch (the last of them) is at position "their count"; with
+                   -- none it is the first touch.
+                   GREATEST(COUNT(t.touch_id) FILTER (WHERE t.occurred_at <= j.lead_created_at)
+                            OVER journey, 1) AS creation_pos,
+                   MIN(date_diff('second', t.occurred_at, j.converted_at) / 86400.0)
+                       OVER journey AS min_days_before
+            FROM journeys j
+            LEFT JOIN touches t ON t.lead_id = j.lead_id AND t.team = 'marketing'
+                               AND t.occurred_at <= j.converted_at
+            WINDOW journey AS (PARTITION BY j.{key})
+        ),
+        keyed AS (
+            SELECT *, (1 + CASE WHEN creation_pos NOT IN (1, n) THEN 1 ELSE 0 END
+                         + CASE WHEN n > 1 THEN 1 ELSE 0 END) AS key_touches
+            FROM touchpoints
+        )"""
+
+
 def _credits_sql(model: str, where_sql: str) -> str:
     """One row per (journey, touchpoint), or one row with touch_id NULL for a journey without."""
     return f"""
@@ -79,35 +115,103 @@ def _credits_sql(model: str, where_sql: str) -> str:
             WHERE {where_sql}
             GROUP BY o.lead_id
         ),
-        touchpoints AS (
-            SELECT j.*, t.touch_id, t.campaign_id,
-                   date_diff('second', t.occurred_at, j.converted_at) / 86400.0 AS days_before,
-                   ROW_NUMBER() OVER (PARTITION BY j.lead_id ORDER BY t.occurred_at, t.touch_id)
-                       AS pos,
-                   COUNT(t.touch_id) OVER journey AS n,
-                   -- Touches at or before the lead's creation come first in time order, so the
-                   -- lead-creation touch (the last of them) is at position "their count"; with
-                   -- none it is the first touch.
-                   GREATEST(COUNT(t.touch_id) FILTER (WHERE t.occurred_at <= j.lead_created_at)
-                            OVER journey, 1) AS creation_pos,
-                   MIN(date_diff('second', t.occurred_at, j.converted_at) / 86400.0)
-                       OVER journey AS min_days_before
-            FROM journeys j
-            LEFT JOIN touches t ON t.lead_id = j.lead_id AND t.team = 'marketing'
-                               AND t.occurred_at <= j.converted_at
-            WINDOW journey AS (PARTITION BY j.lead_id)
-        ),
-        weighted AS (
-            SELECT *,
-                   CASE WHEN n = 0 THEN 1.0 ELSE {_RAW_WEIGHT[model]} END AS raw
-            FROM (SELECT *, (1 + CASE WHEN creation_pos NOT IN (1, n) THEN 1 ELSE 0 END
-                               + CASE WHEN n > 1 THEN 1 ELSE 0 END) AS key_touches
-                  FROM touchpoints)
-        )
+        {_touchpoint_ctes("lead_id")},
+        weighted AS (SELECT *, {_raw(model)} AS raw FROM keyed)
         SELECT lead_id, opportunity_id, touch_id, campaign_id, pos, n, pipeline, revenue,
                raw / SUM(raw) OVER (PARTITION BY lead_id) AS credit
         FROM weighted
     """
+
+
+# -- the rollup built at load time -------------------------------------------------------------
+# A journey's credits depend only on its conversion (the first opportunity in the period: its
+# created_at and lead), so they can be computed once per opportunity when the warehouse is
+# built; a query then only picks each journey's first opportunity and sums its rows. This is
+# what keeps attribution and influence fast over tens of millions of touches.
+ROLLUP_TABLE = "opportunity_campaign_credit"
+# The time-decay half-life the rollup is built with (the page's default); another half-life
+# is computed from the touches.
+ROLLUP_HALF_LIFE_DAYS = 7.0
+
+
+def rollup_sql() -> str:
+    """The SELECT of ROLLUP_TABLE (parameter $as_of): one row per opportunity and campaign.
+
+    Rows with in_journey carry each campaign's summed credit under every model (credit_<model>)
+    were the opportunity a journey's conversion: its touches at or before the opportunity's
+    created_at; campaign_id NULL for touches without a campaign, and one row with
+    no_marketing_touch and every credit 1 for an opportunity without a touch. Rows with
+    influenced: the campaign touched the lead before the close (before as_of while open), as
+    opportunity_lifecycle.marketing_influenced counts per opportunity.
+    """
+    credits = ",\n".join(f"{_raw(m)} AS raw_{m}" for m in MODELS)
+    normalised = ",\n".join(f"raw_{m} / SUM(raw_{m}) OVER (PARTITION BY opportunity_id) AS c_{m}"
+                             for m in MODELS)
+    summed = ", ".join(f"SUM(c_{m}) AS credit_{m}" for m in MODELS)
+    chosen = ", ".join(f"COALESCE(c.credit_{m}, 0) AS credit_{m}" for m in MODELS)
+    return f"""
+        WITH journeys AS (
+            SELECT o.opportunity_id, o.lead_id, o.created_at AS converted_at,
+                   l.created_at AS lead_created_at
+            FROM opportunities o JOIN leads l ON l.lead_id = o.lead_id
+        ),
+        {_touchpoint_ctes("opportunity_id")},
+        weighted AS (SELECT opportunity_id, campaign_id, touch_id IS NULL AS no_touch, {credits}
+                     FROM keyed),
+        normalised AS (SELECT opportunity_id, campaign_id, no_touch, {normalised}
+                       FROM weighted),
+        credited AS (SELECT opportunity_id, campaign_id, no_touch, {summed}
+                     FROM normalised GROUP BY ALL),
+        influence AS (
+            SELECT DISTINCT o.opportunity_id, t.campaign_id
+            FROM opportunities o JOIN touches t
+              ON t.lead_id = o.lead_id AND t.team = 'marketing' AND t.campaign_id IS NOT NULL
+             AND t.occurred_at < COALESCE(o.closed_at, $as_of)
+        )
+        SELECT COALESCE(c.opportunity_id, i.opportunity_id) AS opportunity_id,
+               COALESCE(c.campaign_id, i.campaign_id) AS campaign_id,
+               COALESCE(c.no_touch, FALSE) AS no_marketing_touch,
+               c.opportunity_id IS NOT NULL AS in_journey,
+               i.opportunity_id IS NOT NULL AS influenced,
+               {chosen}
+        FROM credited c
+        FULL JOIN influence i ON i.opportunity_id = c.opportunity_id
+                             AND i.campaign_id = c.campaign_id
+        ORDER BY opportunity_id
+    """
+
+
+def uses_rollup(wh: Warehouse, model: str, half_life_days: float = ROLLUP_HALF_LIFE_DAYS) -> bool:
+    """Whether `attribution` reads the rollup: the warehouse has one (a warehouse built before
+    it existed has not) and holds this model's credits (time decay: at its built half-life)."""
+    return ROLLUP_TABLE in wh.schema and (model != "time_decay"
+                                          or half_life_days == ROLLUP_HALF_LIFE_DAYS)
+
+
+def _rollup_credits_sql(wh: Warehouse, model: str, start, end, where: Where) -> tuple[str, dict]:
+    """The rows `attribution` sums, from the rollup: per journey (a lead with an opportunity
+    created in the period) its first opportunity's campaign credits, with the journey's
+    pipeline and revenue; touch_id is NULL for a journey without a marketing touch."""
+    time_cond, time_params = time_filter("created_at", table="o", start=start, end=end)
+    resolve = columns_of("o", wh.lead_columns,
+                         wh.lead_copies.get("opportunity_lifecycle", frozenset()))
+    lead_cond, lead_params, _ = lead_condition(LeadFilter.of(where), resolve, prefix="f")
+    return f"""
+        WITH journeys AS (
+            SELECT o.lead_id,
+                   FIRST(o.opportunity_id ORDER BY o.created_at, o.opportunity_id)
+                       AS opportunity_id,
+                   COALESCE(SUM(o.amount), 0) AS pipeline,
+                   COALESCE(SUM(o.amount) FILTER (WHERE o.status = 'won'), 0) AS revenue
+            FROM opportunity_lifecycle o
+            WHERE {exp.and_(time_cond, lead_cond).sql("duckdb")}
+            GROUP BY o.lead_id
+        )
+        SELECT CASE WHEN r.no_marketing_touch THEN NULL ELSE 0 END AS touch_id, r.campaign_id,
+               r.credit_{model} AS credit, j.pipeline, j.revenue
+        FROM journeys j JOIN {ROLLUP_TABLE} r
+          ON r.opportunity_id = j.opportunity_id AND r.in_journey
+    """, {**time_params, **lead_params}
 
 
 def _prepare(wh: Warehouse, model: str, start, end, where: Where,
@@ -146,7 +250,7 @@ def attribution_credits(wh: Warehouse, *, model: str, start=None, end=None,
 
 def attribution(wh: Warehouse, *, model: str, start=None, end=None,
                 where: Where = None, half_life_days: float = 7.0,
-                level: str = "campaign") -> pd.DataFrame:
+                level: str = "campaign", use_rollup: bool = True) -> pd.DataFrame:
     """Credited journeys, pipeline and revenue per campaign or channel under one model.
 
     Columns: key (campaign_id, or the campaign's channel at level "channel"), label
@@ -156,10 +260,15 @@ def attribution(wh: Warehouse, *, model: str, start=None, end=None,
     without a campaign have key "(no campaign)"; a campaign missing from campaigns or without
     a channel gives "(no channel)" at level channel; journeys without a marketing touch
     before the opportunity have key "(no marketing touch)". Largest pipeline first.
+
+    The credits come from the rollup built at load time when it holds them (uses_rollup), else
+    from the touches; `use_rollup=False` always reads the touches (the rollup's reference).
     """
     if level not in LEVELS:
         raise QueryError(f"attribution level must be 'campaign' or 'channel', not '{level}'.")
     sql, params = _prepare(wh, model, start, end, where, half_life_days)
+    if use_rollup and uses_rollup(wh, model, half_life_days):
+        sql, params = _rollup_credits_sql(wh, model, start, end, where)
     if level == "campaign":
         key = "COALESCE(cr.campaign_id, $no_campaign)"
         label = """CASE WHEN cr.campaign_id IS NULL THEN $no_campaign

@@ -20,6 +20,12 @@ subprocess so that memory and caches are that size's alone:
   app.py registers; the default page, the overview, also with filter changes);
 * peak memory (ru_maxrss) of the engine process, measured before the pandas reference loads
   its frames, and of the app process that ran the pages.
+* the first visit (issue 14), each in a fresh process: the sixteen first API calls and the
+  app's first batch against one raw DuckDB pass (metrics.bench_first), every page after the
+  warm-up ui.serve does, with the default filters and with filters no cache has seen, engine
+  time apart (ui.first_visit; the inbox with a pending proposal's impact preview); with
+  --browser, the server in Chromium: the first visit after start and ten sessions at once,
+  median and worst per page, and the server's peak memory (ui.bench_browser).
 
 Speed is only ever reported here, never asserted in tests (DESIGN.md section 10).
 """
@@ -78,10 +84,13 @@ PAGE_FILTER_CHANGES = (
     {"segment": ["SMB"], "region": ["NA"]},
     {"segment": ["Mid-Market", "SMB"]},
 )
+# Fresh processes per kind of first call (metrics.bench_first); medians are reported.
+FIRST_ROUNDS = 3
 DRILLDOWN = dict(name="mql_to_sal_rate", grain="month", by="segment",
                  where={"source_channel": ["paid_search"]})
 # Files whose change changes what a demo warehouse contains or how it is laid out.
-_BUILD_INPUTS = ("metrics/demo.py", "metrics/build.py", "metrics/sla.py", "metrics/model.py")
+_BUILD_INPUTS = ("metrics/demo.py", "metrics/build.py", "metrics/sla.py", "metrics/model.py",
+                 "metrics/attribution.py")
 # The targets of the issue "Fast at 10M leads", checked against every run.
 TARGETS = (
     ("overview uncached ÷ floor", 1_000_000, "overview_over_floor", 4.0),
@@ -91,6 +100,14 @@ TARGETS = (
     ("peak memory, build (GiB)", 10_000_000, "build_peak_gib", 8.0),
     ("peak memory, serving (GiB)", 10_000_000, "serving_peak_gib", 8.0),
     ("cached page re-run, slowest page (ms)", None, "cached_page_ms", 100.0),
+    # "Fast on the first visit too" (issue 14).
+    ("first visit, slowest page's engine time (s)", 10_000_000, "first_visit_engine_s", 1.0),
+    ("first visit after start, browser (s)", 10_000_000, "browser_first_visit_s", 2.0),
+    ("inbox with impact preview, page (s)", 1_000_000, "inbox_page_s", 1.0),
+    ("16 first API calls ÷ one raw pass", 1_000_000, "first_separate_over_floor", 3.0),
+    ("the app's first batch ÷ one raw pass", 1_000_000, "first_batch_over_floor", 2.0),
+    ("ten sessions, worst page (s)", None, "meeting_worst_s", 2.0),
+    ("peak memory, server with ten sessions (GiB)", 10_000_000, "meeting_peak_gib", 8.0),
 )
 
 
@@ -106,7 +123,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--json", type=Path, dest="json_path",
                        help="results file (default bench-results/bench-<timestamp>.json)")
     bench.add_argument("--rebuild", action="store_true", help="build even if a cached one exists")
-    bench.add_argument("--skip-pages", action="store_true", help="no AppTest page timings")
+    bench.add_argument("--skip-pages", action="store_true",
+                       help="no AppTest page timings (neither cached nor first visits)")
+    bench.add_argument("--first-visit-pages", nargs="+", metavar="PAGE",
+                       help="the pages whose first visit is measured, each in a fresh process "
+                            "(default every page app.py registers)")
+    bench.add_argument("--browser", action="store_true",
+                       help="also start the server and measure in Chromium (/usr/bin/chromium, "
+                            "Playwright): the first visit after start and ten sessions at once")
     bench.add_argument("--misuse", action="store_true",
                        help="only measure the Overview while others run heavy breakdowns, with "
                             "and without the cap on concurrent heavy work (first --leads size)")
@@ -131,7 +155,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
         return run_engine_bench(args)
     results = run_bench(args.leads, seed=args.seed, repeat=args.repeat, cache_dir=args.cache_dir,
-                        rebuild=args.rebuild, pages=not args.skip_pages,
+                        rebuild=args.rebuild, pages=not args.skip_pages, browser=args.browser,
+                        first_visit_pages=args.first_visit_pages,
                         log=lambda line: print(line, file=sys.stderr, flush=True))
     path = args.json_path or RESULTS_DIR / f"bench-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -143,6 +168,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
 def run_bench(sizes: Iterable[int], *, seed: int = DEFAULT_SEED, repeat: int = 5,
               cache_dir: Path = DEFAULT_CACHE_DIR, rebuild: bool = False, pages: bool = True,
+              browser: bool = False, first_visit_pages: list[str] | None = None,
               log: Callable[[str], None] = lambda line: None) -> dict:
     """Build or reuse a warehouse per size, measure it in a subprocess; return the results."""
     results = {
@@ -150,14 +176,17 @@ def run_bench(sizes: Iterable[int], *, seed: int = DEFAULT_SEED, repeat: int = 5
         "started_at": dt.datetime.now().isoformat(timespec="seconds"),
         "machine": machine(),
         "settings": {"sizes": list(sizes), "seed": seed, "repeat": repeat, "as_of": BENCH_AS_OF,
-                     "pages": pages, "overview_metrics": list(OVERVIEW_METRICS)},
+                     "pages": pages, "browser": browser,
+                     "overview_metrics": list(OVERVIEW_METRICS)},
         "sizes": [],
     }
     for leads in sizes:
         log(f"bench: {leads:,} leads: preparing the warehouse")
         build = ensure_warehouse(leads, seed=seed, cache_dir=Path(cache_dir), rebuild=rebuild)
         log(f"bench: {leads:,} leads: measuring {build['path']}")
-        measured = _measure_in_subprocess(Path(build["path"]), repeat=repeat, pages=pages)
+        measured = _measure_in_subprocess(Path(build["path"]), repeat=repeat, pages=pages,
+                                          browser=browser, first_visit_pages=first_visit_pages,
+                                          log=log)
         rows = sum(measured["rows"].values())
         build["rows"] = rows
         build["rows_per_second"] = rows / build["seconds"] if build["seconds"] else None
@@ -242,10 +271,27 @@ def _run_child(command: list[str], log_path: Path) -> tuple[int, float, int]:
     return process.returncode, time.perf_counter() - started, usage.ru_maxrss * 1024
 
 
-def _measure_in_subprocess(path: Path, *, repeat: int, pages: bool) -> dict:
+def _measure_in_subprocess(path: Path, *, repeat: int, pages: bool, browser: bool = False,
+                           first_visit_pages: list[str] | None = None,
+                           log: Callable[[str], None] = lambda line: None) -> dict:
     """The engine measured by `python -m metrics.bench`, the app by `python -m ui.page_timing`:
-    each in a fresh process, so that its memory and caches are this warehouse's alone."""
+    each in a fresh process, so that its memory and caches are this warehouse's alone. First
+    calls and first visits get a fresh process each (metrics.bench_first, ui.first_visit)."""
+    from metrics.bench_first import FIRST_KINDS
+
     measured = _run_worker("metrics.bench", path, repeat)
+    # Interleaved rounds, medians: one fresh process each, so the load of the moment falls on
+    # every kind alike.
+    rounds: dict[str, list[dict]] = {kind: [] for kind in FIRST_KINDS}
+    for _ in range(FIRST_ROUNDS):
+        for kind in FIRST_KINDS:
+            rounds[kind].append(_run_module("metrics.bench_first",
+                                            ["--warehouse", str(path), "--what", kind]))
+    measured["first_calls"] = {
+        kind: {**{key: statistics.median(r[key] for r in runs)
+                  for key in ("open_ms", "first_ms", "second_ms", "process_peak_rss_bytes")},
+               "runs": runs}
+        for kind, runs in rounds.items()}
     measured["engine_process_peak_rss_bytes"] = measured.pop("process_peak_rss_bytes")
     if pages:
         app = _run_worker("ui.page_timing", path, repeat)
@@ -254,9 +300,48 @@ def _measure_in_subprocess(path: Path, *, repeat: int, pages: bool) -> dict:
         measured["app_process_peak_rss_bytes"] = app["process_peak_rss_bytes"]
         measured["serving_peak_rss_bytes"] = max(measured["serving_peak_rss_bytes"],
                                                  app["process_peak_rss_bytes"])
+        every_page = list(app["pages"])
+        measured["first_visits"] = first_visits(path, first_visit_pages or every_page,
+                                                every_page[0], log)
     else:
         measured["overview_cached"] = {"error": "not measured (--skip-pages)"}
         measured["pages"] = {}
+        measured["first_visits"] = {}
+    if browser:
+        from ui.bench_browser import measure_browser
+
+        log(f"bench: {path.name}: the browser: first visit and ten sessions")
+        measured["browser"] = measure_browser(path)
+    return measured
+
+
+def first_visits(path: Path, pages: list[str], default_page: str,
+                 log: Callable[[str], None]) -> dict:
+    """Each page's first visit, each in a fresh server-like process (ui.first_visit), after
+    the warm-up ui.serve does; the default page also without it (`streamlit run`)."""
+    visits = {}
+    for page in pages:
+        log(f"bench: {path.name}: first visit of {page}")
+        visits[page] = _run_module("ui.first_visit", ["--warehouse", str(path), "--page", page])
+    if default_page in pages:
+        visits["no warm-up: " + default_page] = _run_module(
+            "ui.first_visit", ["--warehouse", str(path), "--page", default_page, "--no-warm"])
+    return visits
+
+
+def _run_module(module: str, arguments: list[str]) -> dict:
+    """Run `python -m module ARGS --out FILE` in a fresh process; return the JSON it wrote."""
+    with tempfile.TemporaryDirectory(prefix="handoff-bench-") as folder:
+        out = Path(folder) / "measured.json"
+        log_path = Path(folder) / "measure.log"
+        code, seconds, peak = _run_child([sys.executable, "-m", module, *arguments,
+                                          "--out", str(out)], log_path)
+        if code != 0:
+            tail = log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+            raise QueryError(f"{module} {' '.join(arguments)} failed (exit {code}):\n{tail}")
+        measured = json.loads(out.read_text(encoding="utf-8"))
+    measured["process_peak_rss_bytes"] = peak
+    measured["process_seconds"] = seconds
     return measured
 
 
@@ -726,6 +811,44 @@ def summarise(entry: dict) -> dict:
         "pages_failed": sorted(p for p, r in entry.get("pages", {}).items() if r.get("error")),
         "build_peak_gib": entry["build"]["peak_rss_bytes"] / gib,
         "serving_peak_gib": entry["serving_peak_rss_bytes"] / gib,
+        **_first_summary(entry),
+    }
+
+
+def _first_summary(entry: dict) -> dict:
+    """The first-visit headline numbers (issue 14); None where a part was not measured."""
+    first = entry.get("first_calls", {})
+    floor = first.get("floor", {}).get("first_ms")
+
+    def over_floor(kind: str) -> float | None:
+        value = first.get(kind, {}).get("first_ms")
+        return value / floor if value and floor else None
+
+    warm = {page: v for page, v in entry.get("first_visits", {}).items() if v.get("warm")}
+
+    def slowest(visit: dict, key: str) -> float:
+        return max(visit[run][key] for run in ("default", "new_filters")) / 1000
+
+    browser = entry.get("browser") or {}
+    pages = browser.get("pages", {})
+    worst = None
+    if pages:
+        worst = (math.inf if any(p["failed"] for p in pages.values())
+                 else max(p["worst_s"] for p in pages.values()))
+    peak = browser.get("server_peak_rss_bytes")
+    inbox = warm.get("views/inbox.py")
+    return {
+        "first_separate_over_floor": over_floor("separate"),
+        "first_batch_over_floor": over_floor("batch"),
+        "first_visit_engine_s": max((slowest(v, "engine_ms") for v in warm.values()), default=None),
+        "first_visit_page_s": max((slowest(v, "page_ms") for v in warm.values()), default=None),
+        "first_visit_slowest_page": max(warm, key=lambda p: slowest(warm[p], "engine_ms"),
+                                        default=None),
+        "inbox_page_s": slowest(inbox, "page_ms") if inbox else None,
+        "inbox_engine_s": slowest(inbox, "engine_ms") if inbox else None,
+        "browser_first_visit_s": browser.get("first_visit", {}).get("seconds"),
+        "meeting_worst_s": worst,
+        "meeting_peak_gib": peak / 1024 ** 3 if peak else None,
     }
 
 
@@ -778,6 +901,7 @@ def format_report(results: dict) -> str:
     if page_rows:
         lines += ["", "Pages through AppTest (script time, ms)"]
         lines += _columns(("leads", "page", "first run", "cached re-run", ""), page_rows)
+    lines += _first_report(results)
     lines += ["", "Targets"]
     lines += _columns(("target", "leads", "limit", "measured", "met"), [
         (t["target"], f"{t['leads']:,}", f"{t['limit']:g}", _fmt(t["value"], 3),
@@ -789,6 +913,47 @@ def format_report(results: dict) -> str:
     if disagreements:
         lines += ["", "WARNING: the references do not compute the same numbers:", *disagreements]
     return "\n".join(lines)
+
+
+def _first_report(results: dict) -> list[str]:
+    lines = ["", "First calls in a fresh process (ms; compilation included, opening apart)"]
+    rows = []
+    for e in results["sizes"]:
+        first = e.get("first_calls", {})
+        floor = first.get("floor", {}).get("first_ms")
+        for kind in ("floor", "separate", "batch"):
+            if kind in first:
+                f = first[kind]
+                rows.append((f"{e['leads']:,}", kind, _fmt(f["open_ms"], 0), _fmt(f["first_ms"], 0),
+                             _fmt(f["second_ms"], 0),
+                             _fmt(f["first_ms"] / floor if floor else None, 2)))
+    lines += _columns(("leads", "what", "open", "first", "second", "first ÷ floor's first"), rows)
+    rows = []
+    for e in results["sizes"]:
+        for page, v in e.get("first_visits", {}).items():
+            d, n = v["default"], v["new_filters"]
+            rows.append((f"{e['leads']:,}", page, _fmt(v.get("warm_up_s"), 1),
+                         _fmt(d["engine_ms"], 0), _fmt(d["page_ms"], 0), _fmt(n["engine_ms"], 0),
+                         _fmt(n["page_ms"], 0), (d["error"] or n["error"] or "")[:50]))
+    if rows:
+        lines += ["", "First visit of each page in a fresh process, after the warm-up (ms): "
+                  "default filters, then filters no cache has seen"]
+        lines += _columns(("leads", "page", "warm-up s", "engine", "page", "new: engine",
+                           "new: page", ""), rows)
+    rows = []
+    for e in results["sizes"]:
+        b = e.get("browser")
+        if not b:
+            continue
+        rows.append((f"{e['leads']:,}", "first visit after start", "1",
+                     _fmt(b["first_visit"].get("seconds"), 2), "", ""))
+        for page, p in b["pages"].items():
+            rows.append((f"{e['leads']:,}", f"ten sessions: {page}", str(p["visits"]),
+                         _fmt(p["median_s"], 2), _fmt(p["worst_s"], 2), str(len(p["failed"]))))
+    if rows:
+        lines += ["", "In Chromium (s, navigation to finished page)"]
+        lines += _columns(("leads", "what", "visits", "median", "worst", "failed"), rows)
+    return lines
 
 
 def _fmt(value: float | None, digits: int, *, thousands: bool = False) -> str:

@@ -27,7 +27,8 @@ from metrics.profile import count_profile, store_profile
 from metrics.sla import business_deadline, business_hours_between
 
 CANONICAL_TABLES = ("leads", "lead_events", "touches", "opportunities", "campaigns", "reps")
-DERIVED_TABLES = ("lead_lifecycle", "opportunity_lifecycle", "campaign_spend", "warehouse_meta")
+DERIVED_TABLES = ("lead_lifecycle", "opportunity_lifecycle", "campaign_spend",
+                  "opportunity_campaign_credit", "warehouse_meta")
 SCHEMA_VERSION = 1
 # Stages whose first event after the first MQL counts as sales rejecting the lead.
 REJECTION_STAGES = ("disqualified", "recycled")
@@ -143,6 +144,7 @@ def build_derived(con: duckdb.DuckDBPyConnection, *, as_of: dt.datetime, source:
         LEFT JOIN influenced i USING (opportunity_id)
         ORDER BY o.created_at
     """, {"as_of": as_of})
+    _build_campaign_credit(con, as_of)
     _build_campaign_spend(con, as_of)
     con.execute("""
         CREATE TABLE warehouse_meta AS
@@ -175,6 +177,17 @@ def sla_frame(mqls: pd.DataFrame, model: StageModel) -> pd.DataFrame:
         "sla_deadline_at": business_deadline(start, hours, policy),
         "response_business_hours": business_hours_between(start, touched, policy),
     })
+
+
+def _build_campaign_credit(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> None:
+    """Each opportunity's campaign credits under every attribution model and the campaigns that
+    influenced it (metrics.attribution.rollup_sql): the campaigns page then never reads the
+    touches."""
+    # Imported here: metrics.attribution reads warehouses, which this module builds.
+    from metrics.attribution import ROLLUP_HALF_LIFE_DAYS, ROLLUP_TABLE, rollup_sql
+
+    con.execute(f"CREATE TABLE {ROLLUP_TABLE} AS {rollup_sql()}",
+                {"as_of": as_of, "half_life": ROLLUP_HALF_LIFE_DAYS})
 
 
 def _build_campaign_spend(con: duckdb.DuckDBPyConnection, as_of: dt.datetime) -> None:

@@ -20,6 +20,7 @@ import sqlglot
 from sqlglot import exp
 
 from metrics.build import lead_column_copies, table_schema
+from metrics.compile_cache import CompileCache, cache_path
 from metrics.compiler import (
     TREND_SET,
     WINDOW_SET,
@@ -254,6 +255,10 @@ class Warehouse:
         self.data_starts: dt.datetime | None = profile.data_starts
         self._prepared.clear()
         self._compiled.clear()
+        # Compiled SQL survives the process (metrics.compile_cache), keyed by this file's data.
+        self._compile_cache = CompileCache(cache_path(self.path), {
+            "schema": schema, "lead_copies": self.lead_copies,
+            "row_cap": self.row_cap, "as_of": self.as_of, "built_at": self.built_at})
 
     def _retire(self) -> None:
         if self._open is not None:
@@ -370,7 +375,9 @@ class Warehouse:
         """Validate a definition against this warehouse's schema (cached per text)."""
         key = (defn.name, defn.version, defn.text)
         if key not in self._prepared:
-            query, columns = validate_definition_columns(defn, self.schema)
+            # A definition that fails is never stored, so it fails again with its message.
+            query, columns = self._compile_cache.get_or_compile(
+                ("validated", *key), lambda: validate_definition_columns(defn, self.schema))
             self._prepared[key] = _Prepared(defn, query, columns)
         return self._prepared[key]
 
@@ -582,7 +589,7 @@ class Warehouse:
         with self._lock:
             compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = compile_()
+            compiled = self._compile_cache.get_or_compile(key, compile_)
             with self._lock:
                 if len(self._compiled) >= _COMPILED_CACHE_SIZE:
                     self._compiled.clear()

@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def results(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("bench")
     out = folder / "bench.json"
+    # One page's first visit (the inbox, whose impact preview issue 14 names) keeps it short.
     code = main(["bench", "--leads", "2000", "--repeat", "1", "--cache-dir", str(folder / "cache"),
-                 "--json", str(out)])
+                 "--json", str(out), "--first-visit-pages", "views/inbox.py"])
     assert code == 0
     return json.loads(out.read_text(encoding="utf-8"))
 
@@ -61,6 +62,45 @@ def test_each_size_has_build_queries_references_pages_and_memory(results):
     assert {"overview_over_floor", "overview_over_pandas", "cached_page_ms",
             "filter_change_engine_s"} <= set(entry["summary"])
     assert {t["target"] for t in results["targets"]} <= {t[0] for t in bench.TARGETS}
+
+
+def test_first_calls_and_first_visits_are_measured_in_fresh_processes(results):
+    (entry,) = results["sizes"]
+    assert set(entry["first_calls"]) == {"floor", "separate", "batch"}
+    for first in entry["first_calls"].values():
+        assert {"open_ms", "first_ms", "second_ms", "process_peak_rss_bytes"} <= set(first)
+    (inbox,) = entry["first_visits"].values()
+    assert inbox["page"] == "views/inbox.py" and inbox["warm"]
+    for run in ("default", "new_filters"):
+        assert inbox[run]["error"] is None
+        # The pending proposal's impact preview asks the warehouse for both versions.
+        assert inbox[run]["engine_calls"] > 0
+    summary = entry["summary"]
+    assert summary["first_visit_slowest_page"] == "views/inbox.py"
+    assert summary["first_separate_over_floor"] and summary["first_batch_over_floor"]
+    assert summary["browser_first_visit_s"] is None  # the browser part is opt-in
+
+
+def test_the_engine_clock_counts_a_call_and_what_it_runs_inside_once(tiny):
+    from metrics.bench_first import engine_clock
+
+    with engine_clock() as clock:
+        tiny.query("mqls", grain="total")  # compiles, then executes inside
+        tiny.execute("SELECT 1 AS one")
+    assert clock.calls == 2 and clock.seconds > 0
+    tiny.execute("SELECT 1 AS one")  # outside the block: not counted, not wrapped
+    assert clock.calls == 2
+
+
+def test_visits_are_summarised_per_page_with_failures_apart():
+    from ui.bench_browser import summarise_visits
+
+    pages = summarise_visits([
+        {"page": "overview", "seconds": 1.0}, {"page": "overview", "seconds": 3.0},
+        {"page": "overview", "seconds": 2.0}, {"page": "funnel", "error": "not finished"}])
+    assert pages["overview"] == {"visits": 3, "failed": [], "median_s": 2.0, "worst_s": 3.0}
+    assert pages["funnel"] == {"visits": 1, "failed": ["not finished"], "median_s": None,
+                               "worst_s": None}
 
 
 def test_the_floor_and_pandas_compute_the_engines_numbers(results):
