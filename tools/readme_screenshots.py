@@ -21,7 +21,7 @@ OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 PAGES = {  # file name: (path and query, height of the shot)
     "overview": ("", 1000), "funnel": ("funnel", 1000), "sla": ("sla", 1000),
-    "alerts": ("alerts", 1500), "reviews": ("reviews", 1200), "volume": ("volume", 1000),
+    "alerts": ("alerts", 1500), "reviews": ("reviews?review=1", 1400), "volume": ("volume", 1000),
     "campaigns": ("campaigns", 1000), "lead-scoring": ("lead_scoring", 1000),
     "definitions": ("definitions", 1000), "metric-explorer":
     ("metric_detail?metric=mql_to_sal_rate&by=segment", 1000), "editor": ("editor", 1000),
@@ -42,8 +42,12 @@ def main() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "METRICS_WAREHOUSE": str(warehouse),
-           "METRICS_CATALOG": str(folder / "catalog.sqlite")}
+    catalog = folder / f"catalog-{args.leads}.sqlite"
+    env = {**os.environ, "METRICS_WAREHOUSE": str(warehouse), "METRICS_CATALOG": str(catalog)}
+    if not catalog.exists():  # a frozen review to show on the Reviews page
+        subprocess.run([sys.executable, "-m", "metrics", "snapshot", "save", "--title",
+                        "November pipeline review", "--user", "cmo@example.com"],
+                       cwd=ROOT, env=env, check=True)
     server = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.port", str(port),
                                "--server.headless", "true"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
