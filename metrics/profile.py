@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -88,20 +89,34 @@ class DataProfile:
                    facts.get("opportunities:won", 0))
 
 
-def count_profile(con: duckdb.DuckDBPyConnection) -> DataProfile:
-    """Count the profile from the canonical tables (one pass over each small aggregate)."""
-    stages = dict(con.execute(
-        "SELECT CAST(stage AS VARCHAR), COUNT(*) FROM lead_events GROUP BY 1").fetchall())
-    teams = dict(con.execute(
-        "SELECT CAST(team AS VARCHAR), COUNT(*) FROM touches WHERE team IS NOT NULL "
-        "GROUP BY 1").fetchall())
-    opportunities, with_amount, lost, won = con.execute(
-        "SELECT COUNT(*), COUNT(amount), COUNT(*) FILTER (WHERE status = 'lost'), "
-        "COUNT(*) FILTER (WHERE status = 'won') FROM opportunities").fetchone()
-    (starts,) = con.execute("SELECT MIN(created_at) FROM leads").fetchone()
-    (costs,) = con.execute("SELECT COUNT(cost) FROM campaigns").fetchone()
-    return DataProfile(stages, teams, int(opportunities), int(with_amount), starts, int(costs),
-                       int(lost), int(won))
+# Plain SQL every engine runs the same (sqlglot renders it for PostgreSQL, ClickHouse, Spark).
+_PROFILE_QUERIES = {
+    "stages": "SELECT CAST(stage AS VARCHAR) AS stage_name, COUNT(*) AS n FROM lead_events "
+              "GROUP BY CAST(stage AS VARCHAR)",
+    "teams": "SELECT CAST(team AS VARCHAR) AS team_name, COUNT(*) AS n FROM touches "
+             "WHERE team IS NOT NULL GROUP BY CAST(team AS VARCHAR)",
+    "opportunities": "SELECT COUNT(*) AS n, COUNT(amount) AS with_amount, "
+                     "SUM(CASE WHEN CAST(status AS VARCHAR) = 'lost' THEN 1 ELSE 0 END) AS lost, "
+                     "SUM(CASE WHEN CAST(status AS VARCHAR) = 'won' THEN 1 ELSE 0 END) AS won "
+                     "FROM opportunities",
+    "starts": "SELECT MIN(created_at) AS first_created FROM leads",
+    "costs": "SELECT COUNT(cost) AS n FROM campaigns",
+}
+
+
+def count_profile(con: duckdb.DuckDBPyConnection | None = None, *,
+                  rows: Callable[[str], list[tuple]] | None = None) -> DataProfile:
+    """Count the profile from the canonical tables: on a DuckDB connection, or with `rows`
+    (a function running one SQL text and returning its rows) on another engine."""
+    run = rows or (lambda sql: con.execute(sql).fetchall())
+    stages = {str(stage): int(n) for stage, n in run(_PROFILE_QUERIES["stages"])}
+    teams = {str(team): int(n) for team, n in run(_PROFILE_QUERIES["teams"])}
+    opportunities, with_amount, lost, won = run(_PROFILE_QUERIES["opportunities"])[0]
+    (starts,) = run(_PROFILE_QUERIES["starts"])[0]
+    (costs,) = run(_PROFILE_QUERIES["costs"])[0]
+    starts = None if starts is None or pd.isna(starts) else pd.Timestamp(starts).to_pydatetime()
+    return DataProfile(stages, teams, int(opportunities or 0), int(with_amount or 0), starts,
+                       int(costs or 0), int(lost or 0), int(won or 0))
 
 
 def store_profile(con: duckdb.DuckDBPyConnection, profile: DataProfile) -> None:

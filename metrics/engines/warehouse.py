@@ -23,10 +23,12 @@ import pandas as pd
 import sqlglot
 
 from metrics.build import CANONICAL_TABLES, DERIVED_TABLES, lead_column_copies, reference_schema
+from metrics.compile_cache import CompileCache
 from metrics.compiler import CompiledQuery
 from metrics.engines.base import Engine
 from metrics.engines.dialects import EngineSQLError
 from metrics.errors import QueryError, WarehouseError
+from metrics.profile import count_profile
 from metrics.warehouse import Warehouse
 
 
@@ -52,9 +54,9 @@ class EngineWarehouse(Warehouse):
         try:
             meta = self.engine.execute(self.engine.render(sqlglot.parse_one(
                 "SELECT as_of, built_at, source FROM warehouse_meta")))
-            stage_events = self.engine.execute(self.engine.render(sqlglot.parse_one(
-                "SELECT CAST(stage AS VARCHAR) AS stage_name, COUNT(*) AS n FROM lead_events "
-                "GROUP BY CAST(stage AS VARCHAR)")))
+            # What the data records, counted on the engine with the same SQL as DuckDB's.
+            profile = count_profile(rows=lambda sql: list(self.engine.execute(
+                self.engine.render(sqlglot.parse_one(sql))).itertuples(index=False, name=None)))
         except QueryError as exc:
             raise WarehouseError(f"{self.engine.url} holds no Handoff warehouse that can be "
                                  f"read ({exc}); publish one with `python -m metrics publish "
@@ -65,10 +67,13 @@ class EngineWarehouse(Warehouse):
         self.source = str(meta["source"].iloc[0])
         self.lead_columns = {c.lower(): t for c, t in self.schema.get("leads", {}).items()}
         self.lead_copies = lead_column_copies(self.schema)
-        self.stage_events = {str(s): int(n) for s, n in zip(stage_events["stage_name"],
-                                                            stage_events["n"])}
+        self.profile = profile
+        self.stage_events = profile.stage_events
+        self.data_starts = profile.data_starts
         self._prepared.clear()
         self._compiled.clear()
+        # Compiled SQL is kept in memory only: the disk cache is keyed by a DuckDB file.
+        self._compile_cache = CompileCache(None, {})
 
     def _schema(self) -> dict[str, dict[str, str]]:
         """The engine's tables, typed as the DuckDB build types them where it knows the column
