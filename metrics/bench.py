@@ -308,10 +308,8 @@ def _measure_in_subprocess(path: Path, *, repeat: int, pages: bool, browser: boo
         measured["pages"] = {}
         measured["first_visits"] = {}
     if browser:
-        from ui.bench_browser import measure_browser
-
         log(f"bench: {path.name}: the browser: first visit and ten sessions")
-        measured["browser"] = measure_browser(path)
+        measured["browser"] = _run_worker("ui.bench_browser", path, 1)
     return measured
 
 

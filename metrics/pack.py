@@ -185,20 +185,24 @@ def line_chart(series: Mapping[str, Any], *, title: str, grain: str = "month",
     data = [tuple(values)]
     if target is not None:
         data.append(tuple(_scaled(target, unit) for _ in values))
+    split = False
     if any(young):
-        # The final periods as one line, the maturing ones as another joined to it.
+        # The final periods as one line, the maturing ones as another joined to it (each
+        # needs two points to be a line; otherwise one line, and the note says it).
         first_young = young.index(True)
         final = tuple(v if not y else None for v, y in zip(values, young))
         maturing = tuple(v if y or i == first_young - 1 else None
                          for i, (v, y) in enumerate(zip(values, young)))
-        data = [final, *data[1:], maturing]
+        split = all(sum(v is not None for v in line) >= 2 for line in (final, maturing))
+        if split:
+            data = [final, *data[1:], maturing]
     chart.data = data
     chart.joinedLines = 1
     chart.lines[0].strokeColor, chart.lines[0].strokeWidth = BLUE, 1.6
     if target is not None:
         chart.lines[1].strokeColor, chart.lines[1].strokeWidth = TARGET_RED, 0.8
         chart.lines[1].strokeDashArray = (3, 2)
-    if any(young):
+    if split:
         last = len(data) - 1
         chart.lines[last].strokeColor, chart.lines[last].strokeWidth = GREY, 1.2
         chart.lines[last].strokeDashArray = (2, 2)

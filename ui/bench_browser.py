@@ -241,3 +241,15 @@ def summarise_visits(visits: list[dict]) -> dict:
         entry["median_s"] = statistics.median(times) if times else None
         entry["worst_s"] = max(times) if times else None
     return pages
+
+
+def _measure(warehouse: Path, *, repeat: int) -> dict:
+    return measure_browser(warehouse)
+
+
+if __name__ == "__main__":
+    # Run by `python -m metrics bench --browser` in a process of its own (the engine never
+    # imports ui/).
+    from metrics.bench import worker_main
+
+    sys.exit(worker_main(_measure, "python -m ui.bench_browser"))

@@ -1,7 +1,8 @@
 """Sidebar filters shared by every page, bound to the URL so a shared link opens the same view.
 
-The widgets live in the router (app.py), so they are rendered on every page and keep their
-values across page switches. The router owns their part of the URL: a value the address brings
+The widgets live in the router (app.py), so they are rendered on every page, and keep their
+values across page switches (`persist_state="session"`: by default Streamlit may drop a
+widget's value on a page switch). The router owns their part of the URL: a value the address brings
 (a shared link, a reload) is adopted once, and after the widgets are drawn the address is
 written from what they hold. Streamlit's own `bind="query-params"` is not used here: after a
 page switch its frontend now and then left a router widget's value out of the address (the
@@ -98,7 +99,7 @@ def render_sidebar() -> Selection:
         _adopt_from_url("range", "range", RANGE_LABELS)
         st.session_state.setdefault("range", DEFAULT_RANGE)
         range_key = st.selectbox("Period", list(RANGE_LABELS), format_func=RANGE_LABELS.get,
-                                 key="range",
+                                 key="range", persist_state="session",
                                  help="Last 12 months: the twelve complete months before the "
                                       "data's as-of month. This quarter and Year to date run "
                                       "to the as-of day, so their last period is partial.")
@@ -107,15 +108,17 @@ def render_sidebar() -> Selection:
             earliest = dt.date(2000, 1, 1)
             _url_date("from", "from", as_of.date().replace(day=1) - dt.timedelta(days=90))
             _url_date("to", "to", as_of.date())
-            start = st.date_input("From", key="from", min_value=earliest,
+            start = st.date_input("From", key="from", persist_state="session",
+                                  min_value=earliest,
                                   max_value=as_of.date())
-            end = st.date_input("To (inclusive)", key="to", min_value=earliest,
+            end = st.date_input("To (inclusive)", key="to", persist_state="session",
+                                min_value=earliest,
                                 max_value=as_of.date())
             custom = (start, end)
         _adopt_from_url("grain", "grain", GRAIN_LABELS)
         st.session_state.setdefault("grain", DEFAULT_GRAIN)
         grain = st.segmented_control("Grain", list(GRAIN_LABELS), format_func=GRAIN_LABELS.get,
-                                     key="grain", required=True)
+                                     key="grain", persist_state="session", required=True)
         chosen: dict[str, list[str]] = {}
         shown: dict[str, list[str]] = {}
         for dim, param in PARAM_FOR.items():
@@ -126,7 +129,7 @@ def render_sidebar() -> Selection:
             labels = dict(choices)
             _adopt_from_url(param, param, labels, many=True)
             chosen[dim] = st.multiselect(
-                FILTER_LABELS[dim], list(labels), key=param,
+                FILTER_LABELS[dim], list(labels), key=param, persist_state="session",
                 format_func=lambda v, labels=labels: labels.get(v, v), placeholder="All",
                 help="Only campaigns of the chosen channels are offered."
                 if dim == "campaign_id" else None)
