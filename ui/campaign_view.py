@@ -40,6 +40,16 @@ JOURNEY_COLUMNS = {
 }
 
 
+def attribution_rows(credits: pd.DataFrame, level: str) -> pd.DataFrame:
+    """The credited rows as a person reads them: a channel by its name (Paid search), not its
+    code; a campaign's label is already its name."""
+    if level != "channel" or credits.empty:
+        return credits
+    out = credits.copy()
+    out["label"] = out["label"].map(lambda v: humanise(v) if isinstance(v, str) else v)
+    return out
+
+
 def attribution_caption(credits: pd.DataFrame, model: str) -> str:
     total = credits["credit"].sum()
     return (f"{MODEL_LABELS[model]}: the credits of each journey (a lead whose opportunity was "

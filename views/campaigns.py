@@ -11,6 +11,7 @@ from ui.campaign_view import (
     JOURNEY_COLUMNS,
     MODEL_LABELS,
     attribution_caption,
+    attribution_rows,
     drill_sentence,
     pipeline_to_spend_caption,
     wide_spread,
@@ -64,8 +65,8 @@ with half_life_col:
     half_life = st.number_input("Time-decay half-life (days)", min_value=1.0, max_value=90.0,
                                 value=7.0, step=1.0, key="half_life",
                                 disabled=model != "time_decay")
-credits = data.run_analysis("attribution", model=model, level=level, half_life_days=half_life,
-                            **span)
+credits = attribution_rows(data.run_analysis("attribution", model=model, level=level,
+                                             half_life_days=half_life, **span), level)
 if credits.empty:
     empty_state("No opportunities were created in this period, so there is nothing to attribute.")
 else:

@@ -98,3 +98,13 @@ def test_every_attribution_model_renders(app, model):
     at.segmented_control(key="model").set_value(model).run()
     assert not at.exception
     assert any("add up to 1" in c.value for c in at.caption)
+
+
+def test_attribution_by_channel_names_channels_in_words(app):
+    at = app("views/campaigns.py")
+    at.segmented_control(key="level").set_value("channel").run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "attributed_pipeline" in d.value.columns)
+    labels = set(table["label"].dropna())
+    assert labels and not any("_" in label for label in labels), labels
+    assert "Paid search" in labels
