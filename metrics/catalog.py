@@ -1391,9 +1391,6 @@ def open_catalog(path: Path | str | None = None,
 def _check_configured_engines(defn: MetricDefinition, schema) -> None:
     """A proposal must run with the same meaning on every engine the deployment serves
     (METRICS_ENGINE / METRICS_ENGINES), so it is never approved while one of them cannot."""
-    from metrics.engines import configured_dialects
-    from metrics.engines.portability import check_portability
+    from metrics.engines.portability import check_configured_engines
 
-    dialects = configured_dialects()
-    if dialects:
-        check_portability(defn, schema, dialects)
+    check_configured_engines(defn, schema)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from metrics.definitions import MetricDefinition, definition_lines, parse_definition
+from metrics.engines.portability import check_configured_engines
 from metrics.errors import MetricError
 from metrics.sql_guard import validate_definition
 # escape_markdown lives in ui.format; ui.auth still imports it from here.
@@ -80,6 +81,9 @@ def check_draft(text: str, *, name: str, schema: Mapping[str, Mapping[str, str]]
     try:
         defn = parse_definition(text, source="draft", version=version, expected_name=name)
         validate_definition(defn, schema)
+        # Said while the draft is written, not only when it is proposed: another engine the
+        # deployment serves must run it with DuckDB's meaning.
+        check_configured_engines(defn, schema)
     except MetricError as exc:
         return DraftCheck(None, exc)
     return DraftCheck(defn, None, unchanged=active_text is not None and text == active_text)

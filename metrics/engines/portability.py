@@ -51,3 +51,15 @@ def check_portability(defn: MetricDefinition, schema: dict[str, dict[str, str]] 
             except EngineSQLError as exc:
                 raise EngineSQLError(f"{defn.name} cannot run on {dialect} as it does on "
                                      f"DuckDB ({label}): {exc}", source=defn.name) from None
+
+
+def check_configured_engines(defn: MetricDefinition,
+                             schema: dict[str, dict[str, str]] | None = None) -> None:
+    """`check_portability` for the engines this deployment serves besides DuckDB
+    (METRICS_ENGINE / METRICS_ENGINES); nothing to check when there are none. The catalog
+    refuses such a proposal, and the editor says so while the draft is being written."""
+    from metrics.engines import configured_dialects
+
+    dialects = configured_dialects()
+    if dialects:
+        check_portability(defn, schema, dialects)

@@ -148,3 +148,22 @@ def test_a_proposal_another_configured_engine_cannot_run_is_refused(tmp_path, mo
     monkeypatch.delenv("METRICS_ENGINE")
     assert catalog.propose("sales_cycle_days", text, author="ops@example.com",
                            reason="rep split") == 2  # DuckDB alone runs it as written
+
+
+def test_the_editor_says_so_while_the_draft_is_written(monkeypatch):
+    from metrics.build import reference_schema
+    from ui.impact import check_draft
+
+    active = load_definition_files()["sales_cycle_days"].text
+    text = active.replace(
+        "date_diff('second', created_at, closed_at) / 86400.0 AS value",
+        "date_diff('second', created_at, closed_at) / 86400.0 AS value, "
+        "(SELECT arg_min(t.actor_id, t.occurred_at) FROM touches t "
+        "WHERE t.lead_id = opportunity_lifecycle.lead_id) AS first_toucher")
+    monkeypatch.setenv("METRICS_ENGINE", "chdb:///ch")
+    check = check_draft(text, name="sales_cycle_days", schema=reference_schema(),
+                        active_text=active, version=2)
+    assert not check.valid and "cannot run on clickhouse" in str(check.error)
+    monkeypatch.delenv("METRICS_ENGINE")
+    assert check_draft(text, name="sales_cycle_days", schema=reference_schema(),
+                       active_text=active, version=2).valid
