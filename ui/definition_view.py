@@ -124,14 +124,19 @@ def pick_metric(defs: dict[str, MetricDefinition], *, key: str) -> str:
 
 
 # -- validation --------------------------------------------------------------------------------
+def show_text_error(error: MetricError, text: str) -> None:
+    """A definition's or a rule's error: where it is, the sentence, and the lines around it."""
+    st.error(f"**{error_position(error)}:** {escape_markdown(error.message)}",
+             icon=":material/error:")
+    excerpt = error_excerpt(text, error.line, error.column)
+    if excerpt:
+        st.code(excerpt, language=None)
+
+
 def show_check(check: DraftCheck, text: str) -> None:
     """'Valid' in green, or the first error with its line and column and the lines around it."""
     if check.error is not None:
-        st.error(f"**{error_position(check.error)}:** {escape_markdown(check.error.message)}",
-                 icon=":material/error:")
-        excerpt = error_excerpt(text, check.error.line, check.error.column)
-        if excerpt:
-            st.code(excerpt, language=None)
+        show_text_error(check.error, text)
     elif check.unchanged:
         st.info(check.describe(), icon=":material/info:")
     else:
@@ -367,6 +372,17 @@ def decide(name: str, version: int, user: str | None, decision: str, comment_key
         flash("success", f"Approved v{version} of {subject(name)}; it is still proposed and now "
                          "waits "
                          f"for {' and '.join(missing) or 'the other team'}.")
+
+
+def rollback_form(name: str, user: str | None, earlier: list[int], *, key: str, label: str,
+                  placeholder: str) -> None:
+    """Choose an earlier live version and say why: a rollback is proposed like any change."""
+    with st.form(key, border=False):
+        st.selectbox(label, list(reversed(earlier)), key=f"{key}-to",
+                     format_func=lambda v: f"v{v} (live until a later version replaced it)")
+        st.text_input("Reason", key=f"{key}-reason", placeholder=placeholder)
+        st.form_submit_button("Propose the rollback", icon=":material/history:",
+                              on_click=roll_back, args=(name, user, f"{key}-to", f"{key}-reason"))
 
 
 def roll_back(name: str, user: str | None, version_key: str, reason_key: str) -> None:

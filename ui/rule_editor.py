@@ -21,7 +21,7 @@ from metrics.errors import MetricError
 from ui import data, definition_view as view
 from ui.components import show_grid, show_table
 from ui.format import escape_markdown
-from ui.impact import error_excerpt, error_position, text_diff
+from ui.impact import text_diff
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,7 @@ def check_rule(name: str, text: str, active_text: str) -> RuleCheck:
 def show_rule_check(check: RuleCheck, text: str) -> None:
     """'Valid' in green, or the parser's sentence with its line and the lines around it."""
     if check.error is not None:
-        st.error(f"**{error_position(check.error)}:** {escape_markdown(check.error.message)}",
-                 icon=":material/error:")
-        excerpt = error_excerpt(text, check.error.line, check.error.column)
-        if excerpt:
-            st.code(excerpt, language=None)
+        view.show_text_error(check.error, text)
     elif check.unchanged:
         st.info("The draft is the active version's text; change something to propose it.",
                 icon=":material/info:")
@@ -199,14 +195,8 @@ def show_rule_history(rule: AlertRule, user: str | None) -> None:
     earlier = [v["version"] for v in history
                if v["activated_at"] and v["version"] != rule.version]
     if earlier and not rule_refusal(user, rule):
-        with st.form("rollback-rule", border=False):
-            st.selectbox("Roll back to", list(reversed(earlier)), key="rule-rollback-to",
-                         format_func=lambda v: f"v{v} (live until a later version replaced it)")
-            st.text_input("Reason", key="rule-rollback-reason",
-                          placeholder="e.g. the longer lookback flooded the reps")
-            st.form_submit_button("Propose the rollback", icon=":material/history:",
-                                  on_click=view.roll_back,
-                                  args=(name, user, "rule-rollback-to", "rule-rollback-reason"))
+        view.rollback_form(name, user, earlier, key="rule-rollback", label="Roll back to",
+                           placeholder="e.g. the longer lookback flooded the reps")
         st.caption("A rollback is a new version with the earlier text: it needs the same "
                    "sign-off as any change.")
     with st.expander("Audit log of the rule", icon=":material/receipt_long:"):

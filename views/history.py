@@ -46,14 +46,8 @@ else:
     if refusal:
         st.warning(escape_markdown(refusal), icon=":material/lock:")
     else:
-        with st.form("rollback", border=False):
-            st.selectbox("Go back to", list(reversed(earlier)), key="rollback-to",
-                         format_func=lambda v: f"v{v} (live until a later version replaced it)")
-            st.text_input("Reason", key="rollback-reason",
-                          placeholder="e.g. v3 double-counts recycled leads")
-            st.form_submit_button("Propose the rollback", icon=":material/history:",
-                                  on_click=view.roll_back,
-                                  args=(name, user, "rollback-to", "rollback-reason"))
+        view.rollback_form(name, user, earlier, key="rollback", label="Go back to",
+                           placeholder="e.g. v3 double-counts recycled leads")
     st.caption("A rollback is a new version with the earlier text: it needs the same sign-off "
                "as any change.")
 

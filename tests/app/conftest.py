@@ -58,3 +58,15 @@ def link(demo_env):
         return at
 
     return open_link
+
+
+@pytest.fixture
+def fresh_catalog(demo_env, tmp_path, monkeypatch):
+    """An empty catalog for this test only, shared by the app and the test; local mode as
+    roles.toml sets it (no HANDOFF_LOCAL_MODE from the environment)."""
+    import metrics
+
+    path = tmp_path / "catalog.sqlite"
+    monkeypatch.setenv("METRICS_CATALOG", str(path))
+    monkeypatch.delenv("HANDOFF_LOCAL_MODE", raising=False)
+    return metrics.open_catalog(path)

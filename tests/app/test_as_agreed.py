@@ -7,7 +7,6 @@ import sqlite3
 
 import pytest
 
-import metrics
 
 METRIC = "mql_to_sal_rate"
 ACCEPTED_AT_SAL = "CASE WHEN first_sal_at IS NOT NULL THEN 1 ELSE 0 END AS numerator"
@@ -15,12 +14,10 @@ ACCEPTED_AT_SQL = "CASE WHEN first_sql_at IS NOT NULL THEN 1 ELSE 0 END AS numer
 
 
 @pytest.fixture
-def catalog(demo_env, tmp_path, monkeypatch):
+def catalog(fresh_catalog):
     """v1 live since 1 Jan 2025, v2 (accepted = reached SQL) live since 15 Oct 2025."""
-    path = tmp_path / "catalog.sqlite"
-    monkeypatch.setenv("METRICS_CATALOG", str(path))
-    monkeypatch.delenv("HANDOFF_LOCAL_MODE", raising=False)
-    cat = metrics.open_catalog(path)
+    cat = fresh_catalog
+    path = cat.path
     text = cat.text(METRIC).replace(ACCEPTED_AT_SAL, ACCEPTED_AT_SQL)
     version = cat.propose(METRIC, text, author="marketing.ops@example.com", reason="stricter")
     cat.approve(METRIC, version, user="cmo@example.com")

@@ -13,7 +13,6 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import metrics
 
 from .conftest import APP
 
@@ -23,12 +22,8 @@ ACCEPTED_AT_SQL = "CASE WHEN first_sql_at IS NOT NULL THEN 1 ELSE 0 END AS numer
 
 
 @pytest.fixture
-def catalog(demo_env, tmp_path, monkeypatch):
-    """A fresh catalog for this test, shared by the app and the test."""
-    path = tmp_path / "catalog.sqlite"
-    monkeypatch.setenv("METRICS_CATALOG", str(path))
-    monkeypatch.delenv("HANDOFF_LOCAL_MODE", raising=False)
-    return metrics.open_catalog(path)
+def catalog(fresh_catalog):
+    return fresh_catalog
 
 
 @pytest.fixture

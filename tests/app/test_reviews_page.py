@@ -21,11 +21,8 @@ CMO, VIEWER = "cmo@example.com", "analyst@example.com"
 
 
 @pytest.fixture
-def catalog(demo_env, tmp_path, monkeypatch):
-    path = tmp_path / "catalog.sqlite"
-    monkeypatch.setenv("METRICS_CATALOG", str(path))
-    monkeypatch.delenv("HANDOFF_LOCAL_MODE", raising=False)
-    return metrics.open_catalog(path)
+def catalog(fresh_catalog):
+    return fresh_catalog
 
 
 def texts(at) -> str:
