@@ -18,16 +18,26 @@ from metrics.bench import default_range, overview_page_batch
 from metrics.selection import LeadFilter
 from metrics.warehouse import Warehouse
 
-# The analyses the pages run on the default view (keyword arguments besides start/end/where).
+# The analyses the pages run on the default view, with the keyword arguments they pass besides
+# start/end/where (ui.serve fills the pages' caches with them, whose key is the function and its
+# arguments, so these must be the pages' own).
 PAGE_ANALYSES: tuple[tuple[str, dict], ...] = (
     ("funnel", {}), ("pipeline_velocity", {}), ("stage_velocity", {}),
-    ("sla_response_distribution", {}),
+    ("sla_response_distribution", {}), ("sla_by_rep", {}), ("channel_performance", {}),
+    ("attribution", {"model": "w_shaped", "level": "channel", "half_life_days": 7.0}),
 )
 
 
-def warm(wh: Warehouse, log: Callable[[str], None] = lambda line: None) -> dict[str, float]:
+def warm(wh: Warehouse, log: Callable[[str], None] = lambda line: None, *,
+         overview: Callable[[], object] | None = None,
+         run_analysis: Callable[[str, dict], object] | None = None) -> dict[str, float]:
     """Compile and run the default view's queries once; returns seconds per step. A query that
-    fails is left for its page to report (warming never raises)."""
+    fails is left for its page to report (warming never raises).
+
+    `overview` and `run_analysis(name, kwargs)` run the Overview's batch and a page analysis
+    (default: straight on the warehouse); the server passes its cached ones, so each query
+    runs once and its answer waits in the cache every session shares.
+    """
     seconds: dict[str, float] = {}
 
     def step(name: str, work: Callable[[], object]) -> None:
@@ -40,18 +50,17 @@ def warm(wh: Warehouse, log: Callable[[str], None] = lambda line: None) -> dict[
 
     start, end = default_range(wh.as_of)
     page = overview_page_batch(start, end)
-    step("overview", lambda: wh.query_window_batch(page["names"], windows=page["windows"],
-                                                   trend=page["trend"]))
+    step("overview", overview or (lambda: wh.query_window_batch(
+        page["names"], windows=page["windows"], trend=page["trend"])))
     # Every definition as the explorer and the pages' single figures ask for it first.
     for name in sorted(wh.definitions()):
         for grain in ("month", "total"):
             step(f"{name} by {grain}",
                  lambda n=name, g=grain: wh.query(n, start=start, end=end, grain=g))
+    run = run_analysis or (lambda name, kwargs: getattr(analysis, name)(wh, **kwargs))
     for name, extra in PAGE_ANALYSES:
-        function = getattr(analysis, name, None)
-        if function is not None:
-            step(name, lambda f=function, e=extra: f(wh, start=start, end=end,
-                                                     where=LeadFilter(), **e))
+        step(name, lambda n=name, e=extra: run(n, {**e, "start": start, "end": end,
+                                                   "where": LeadFilter()}))
     log(f"warm-up: {len(seconds)} steps in {sum(seconds.values()):.2f} s (overview "
         f"{seconds['overview']:.2f} s)")
     return seconds

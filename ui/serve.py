@@ -4,8 +4,9 @@
 compiles every definition on the first visitor's page. This launcher starts the same server and,
 meanwhile, does that work in a background thread through the same process-wide resources the
 pages use (ui.data's cached warehouse and catalog), then warms the default view
-(metrics.warmup) and puts its numbers in the caches all sessions share. The thread checks for a new load every few seconds and warms the new
-warehouse as well, so the first page after an import is fast too.
+(metrics.warmup) through the caches all sessions share. The thread checks for a new load
+every few seconds and warms the new warehouse as well, so the first page after an import is
+fast too.
 """
 
 from __future__ import annotations
@@ -13,22 +14,12 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-import time
 
 from metrics.paths import REPO_ROOT
 
 APP = REPO_ROOT / "app.py"
 RECHECK_SECONDS = 5.0
 log = logging.getLogger("handoff.warmup")
-
-
-# The analyses the pages run on the default view, with the keyword arguments they pass (the
-# cache key is the function and its arguments, so these must be the pages' own).
-DEFAULT_VIEW_ANALYSES: tuple[tuple[str, dict], ...] = (
-    ("funnel", {}), ("pipeline_velocity", {}), ("stage_velocity", {}),
-    ("sla_response_distribution", {}), ("sla_by_rep", {}), ("channel_performance", {}),
-    ("attribution", {"model": "w_shaped", "level": "channel", "half_life_days": 7.0}),
-)
 
 
 def warm_once() -> None:
@@ -39,7 +30,6 @@ def warm_once() -> None:
     import pandas.io.formats.style  # noqa: F401  (the first table and chart pay for these imports)
     import plotly.graph_objects  # noqa: F401
 
-    from metrics.errors import MetricError
     from metrics.selection import LeadFilter, Selection, resolve_range
     from metrics.warmup import warm
     from ui import data
@@ -48,21 +38,15 @@ def warm_once() -> None:
 
     wh = data.get_warehouse()
     data.get_catalog()
-    warm(wh, log.info)
     start, end = resolve_range(DEFAULT_RANGE, wh.as_of)
     default = Selection(start, end, DEFAULT_GRAIN, LeadFilter(), RANGE_LABELS[DEFAULT_RANGE],
                         as_of=wh.as_of)
-    began = time.perf_counter()
     data.filter_options()
     data.campaign_channels()
     data.targets()
-    scorecard_results(SCORECARD, default)
-    for name, extra in DEFAULT_VIEW_ANALYSES:
-        try:
-            data.run_analysis(name, **extra, **default.span)
-        except MetricError as exc:  # the page reports it to whoever opens it
-            log.info("warm-up: %s skipped: %s", name, exc)
-    log.info("warm-up: default view cached in %.2f s", time.perf_counter() - began)
+    # The Overview's batch and the pages' analyses run once, through the caches the pages read.
+    warm(wh, log.info, overview=lambda: scorecard_results(SCORECARD, default),
+         run_analysis=lambda name, kwargs: data.run_analysis(name, **kwargs))
 
 
 def _keep_warm(stop: threading.Event) -> None:
