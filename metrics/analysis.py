@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlglot import exp
 
+from metrics import lead_rollup
 from metrics.attribution import ROLLUP_TABLE
 from metrics.build import REJECTION_STAGES
 from metrics.errors import QueryError
@@ -129,9 +130,13 @@ def funnel(wh: Warehouse, *, start=None, end=None, where: Where = None) -> pd.Da
     Conversions are NaN where the earlier count is 0.
     """
     stages = _funnel_stages()
-    condition, params = _span(wh, "created_at", start, end, where)
-    row = wh.execute(f"SELECT {_reach_aggregates(stages)} FROM lead_lifecycle l WHERE {condition}",
-                     params, label="funnel").iloc[0]
+    rolled = lead_rollup.reach_counts(wh, stages, start=start, end=end, where=where)
+    if rolled is not None:
+        row = rolled.iloc[0]
+    else:
+        condition, params = _span(wh, "created_at", start, end, where)
+        row = wh.execute(f"SELECT {_reach_aggregates(stages)} FROM lead_lifecycle l "
+                         f"WHERE {condition}", params, label="funnel").iloc[0]
     frame = pd.DataFrame({
         "stage": list(stages),
         "label": [stage_label(s) for s in stages],
@@ -156,12 +161,16 @@ def breakdown_funnel(wh: Warehouse, *, dimension: str, start=None, end=None,
         raise QueryError(f"cannot split the funnel by '{dimension}'; use one of "
                          f"{', '.join(SPLIT_DIMENSIONS)}.")
     stages = _funnel_stages()
-    condition, params = _span(wh, "created_at", start, end, where)
-    value = exp.column(dimension, table="l").sql("duckdb")
-    wide = wh.execute(
-        f"SELECT COALESCE(CAST({value} AS VARCHAR), $none) AS value, {_reach_aggregates(stages)} "
-        f"FROM lead_lifecycle l WHERE {condition} GROUP BY ALL ORDER BY reached_0 DESC, value",
-        {**params, "none": NONE_LABEL}, label="funnel split")
+    wide = lead_rollup.reach_counts(wh, stages, start=start, end=end, where=where, by=dimension,
+                                    none_label=NONE_LABEL)
+    if wide is None:
+        condition, params = _span(wh, "created_at", start, end, where)
+        value = exp.column(dimension, table="l").sql("duckdb")
+        wide = wh.execute(
+            f"SELECT COALESCE(CAST({value} AS VARCHAR), $none) AS value, "
+            f"{_reach_aggregates(stages)} FROM lead_lifecycle l WHERE {condition} "
+            f"GROUP BY ALL ORDER BY reached_0 DESC, value",
+            {**params, "none": NONE_LABEL}, label="funnel split")
     columns = ["value", "stage", "stage_label", "leads", "share_of_first"]
     if wide.empty:
         return pd.DataFrame(columns=columns)
@@ -324,17 +333,22 @@ def sla_response_distribution(wh: Warehouse, *, start=None, end=None,
     [lower, upper) business hours; untouched MQLs are "not touched yet" while their SLA deadline
     is after as_of and "not touched, overdue" once it has passed. Every bucket is present.
     """
-    condition, params = _span(wh, "first_mql_at", start, end, where)
-    n = len(SLA_BUCKETS)
-    cases = " ".join(f"WHEN l.response_business_hours < {upper} THEN {i}"
-                     for i, (upper, _) in enumerate(SLA_BUCKETS) if upper is not None)
-    counts = wh.execute(f"""
-        SELECT CASE WHEN l.response_business_hours IS NULL AND l.sla_deadline_at > $as_of THEN {n}
-                    WHEN l.response_business_hours IS NULL THEN {n + 1}
-                    {cases} ELSE {n - 1} END AS "order", COUNT(*) AS mqls
-        FROM lead_lifecycle l WHERE l.first_mql_at IS NOT NULL AND {condition}
-        GROUP BY 1""", {**params, "as_of": wh.as_of}, label="SLA response distribution")
     labels = [label for _, label in SLA_BUCKETS] + list(SLA_UNTOUCHED_BUCKETS)
+    counts = lead_rollup.sla_bucket_counts(wh, start=start, end=end, where=where)
+    if counts is not None and counts["bucket"].isin(labels).all():
+        counts = pd.DataFrame({"order": counts["bucket"].map(labels.index), "mqls": counts["mqls"]})
+    else:  # no rollup, or one built with other buckets
+        condition, params = _span(wh, "first_mql_at", start, end, where)
+        n = len(SLA_BUCKETS)
+        cases = " ".join(f"WHEN l.response_business_hours < {upper} THEN {i}"
+                         for i, (upper, _) in enumerate(SLA_BUCKETS) if upper is not None)
+        counts = wh.execute(f"""
+            SELECT CASE WHEN l.response_business_hours IS NULL AND l.sla_deadline_at > $as_of
+                        THEN {n}
+                        WHEN l.response_business_hours IS NULL THEN {n + 1}
+                        {cases} ELSE {n - 1} END AS "order", COUNT(*) AS mqls
+            FROM lead_lifecycle l WHERE l.first_mql_at IS NOT NULL AND {condition}
+            GROUP BY 1""", {**params, "as_of": wh.as_of}, label="SLA response distribution")
     if counts.empty:
         return pd.DataFrame(columns=["bucket", "order", "mqls", "share"])
     frame = pd.DataFrame({"bucket": labels, "order": range(len(labels))})
