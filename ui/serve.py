@@ -27,8 +27,7 @@ def warm_once() -> None:
     imported, the catalog and warehouse opened, every definition compiled (metrics.warmup), and
     the default view's numbers put in the caches every session shares (ui.data), so the first
     visit after a start or a load renders from them."""
-    import pandas.io.formats.style  # noqa: F401  (the first table and chart pay for these imports)
-    import plotly.graph_objects  # noqa: F401
+    import plotly.graph_objects  # noqa: F401  (the first chart pays for this import)
 
     from metrics.selection import LeadFilter, Selection, resolve_range
     from metrics.warmup import warm
