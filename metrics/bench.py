@@ -25,7 +25,8 @@ subprocess so that memory and caches are that size's alone:
   warm-up ui.serve does, with the default filters and with filters no cache has seen, engine
   time apart (ui.first_visit; the inbox with a pending proposal's impact preview); with
   --browser, the server in Chromium: the first visit after start and ten sessions at once,
-  median and worst per page, and the server's peak memory (ui.bench_browser).
+  each clicking filters and a page link, median and worst per step, and the server's peak
+  memory (ui.bench_browser).
 
 Speed is only ever reported here, never asserted in tests (DESIGN.md section 10).
 """
@@ -949,7 +950,7 @@ def _first_report(results: dict) -> list[str]:
             rows.append((f"{e['leads']:,}", f"ten sessions: {page}", str(p["visits"]),
                          _fmt(p["median_s"], 2), _fmt(p["worst_s"], 2), str(len(p["failed"]))))
     if rows:
-        lines += ["", "In Chromium (s, navigation to finished page)"]
+        lines += ["", "In Chromium (s, from the click or the navigation to a settled page)"]
         lines += _columns(("leads", "what", "visits", "median", "worst", "failed"), rows)
     return lines
 

@@ -144,8 +144,10 @@ def _parsed(text: str) -> exp.Expression | None:
         return None  # the guard reports a definition that does not parse; nothing is read
 
 
+@functools.lru_cache(maxsize=1024)
 def names_read(text: str) -> frozenset[str]:
     """Lower-case names of the columns and tables a definition's SQL mentions."""
+    # Asked for every tile of every uncached rerun (its notes): parse once per text.
     tree = _parsed(text)
     if tree is None:
         return frozenset()
