@@ -215,7 +215,7 @@ def measure_browser(warehouse: Path, sessions: int = SESSIONS) -> dict:
         try:
             base = f"http://127.0.0.1:{port}"
             listening = _wait_until(lambda: _healthy(base), 120, server)
-            warmed = _wait_until(lambda: re.search(r"warm-up: default view cached",
+            warmed = _wait_until(lambda: re.search(r"warm-up: \d+ steps in",
                                                    log_path.read_text(errors="replace")),
                                  WARM_UP_TIMEOUT_S, server)
             out = {"server_listening_s": listening - started, "warm_up_done_s": warmed - started}
