@@ -47,7 +47,8 @@ OPEN_ATTEMPTS, OPEN_TIMEOUT_S = 3, 5.0
 # The sidebar filters each session changes, in order (their labels in the sidebar).
 FILTERS = ("Segment", "Region", "Channel")
 # The page each session opens after its filter changes: (its link in the navigation, its title).
-OTHER_PAGES = (("Funnel", "Funnel"), ("Campaigns", "Campaign contribution"), ("SLA", "Follow-up SLA"),
+OTHER_PAGES = (("Funnel", "Funnel"), ("Campaigns", "Campaign contribution"),
+               ("SLA", "Follow-up SLA"),
                ("Lead volume & quality", "Lead volume"))
 _SETTLED = """([texts, title]) => {
     const status = document.querySelector('[data-testid="stStatusWidget"]');
