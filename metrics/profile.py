@@ -10,7 +10,6 @@ a warehouse built before the table existed is counted when it is opened.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -136,23 +135,48 @@ def read_profile(con: duckdb.DuckDBPyConnection) -> DataProfile:
 
 # -- what a definition reads -------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=512)
-def _parsed(text: str) -> exp.Expression | None:
-    try:
-        return sqlglot.parse_one(text, read="duckdb")
-    except sqlglot.errors.SqlglotError:
-        return None  # the guard reports a definition that does not parse; nothing is read
+@dataclass(frozen=True)
+class DefinitionReads:
+    """What a definition's SQL mentions: lower-case column and table names, and string
+    literals ('won', 'lost')."""
+    names: frozenset[str]
+    literals: frozenset[str]
 
 
-@functools.lru_cache(maxsize=1024)
+# Asked for every tile of every uncached rerun (its notes and missing stages): parsed once per
+# text, and seeded from the compile cache (remember_reads), so a fresh process that finds its
+# definitions compiled on disk parses nothing at all.
+_READS: dict[str, DefinitionReads] = {}
+_READS_LIMIT = 1024
+
+
+def reads(text: str) -> DefinitionReads:
+    """What `text` reads (nothing for SQL that does not parse: the guard reports it)."""
+    found = _READS.get(text)
+    if found is None:
+        try:
+            tree = sqlglot.parse_one(text, read="duckdb")
+        except sqlglot.errors.SqlglotError:
+            tree = None
+        found = DefinitionReads(
+            frozenset() if tree is None else frozenset(
+                {c.name.lower() for c in tree.find_all(exp.Column)}
+                | {t.name.lower() for t in tree.find_all(exp.Table)}),
+            frozenset() if tree is None else frozenset(
+                lit.this.lower() for lit in tree.find_all(exp.Literal) if lit.is_string))
+        remember_reads(text, found)
+    return found
+
+
+def remember_reads(text: str, found: DefinitionReads) -> None:
+    if len(_READS) >= _READS_LIMIT:
+        _READS.clear()
+    _READS[text] = found
+
+
 def names_read(text: str) -> frozenset[str]:
     """Lower-case names of the columns and tables a definition's SQL mentions."""
-    # Asked for every tile of every uncached rerun (its notes): parse once per text.
-    tree = _parsed(text)
-    if tree is None:
-        return frozenset()
-    return frozenset({c.name.lower() for c in tree.find_all(exp.Column)}
-                     | {t.name.lower() for t in tree.find_all(exp.Table)})
+    return reads(text).names
 
 
 def missing_inputs(text: str, label: str, profile: DataProfile) -> list[str]:
@@ -209,10 +233,7 @@ def lost_gap(profile: DataProfile, label: str) -> list[str]:
 
 def literals_read(text: str) -> frozenset[str]:
     """Lower-case string literals in a definition's SQL ('won', 'lost')."""
-    tree = _parsed(text)
-    if tree is None:
-        return frozenset()
-    return frozenset(lit.this.lower() for lit in tree.find_all(exp.Literal) if lit.is_string)
+    return reads(text).literals
 
 
 def window_coverage(start: dt.datetime, end: dt.datetime, data_starts: dt.datetime | None

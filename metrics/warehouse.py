@@ -25,6 +25,7 @@ from metrics.compiler import (
     TREND_SET,
     WINDOW_SET,
     CompiledQuery,
+    TreeLoadedOnUse,
     QueryRequest,
     batch_key,
     batch_suffix,
@@ -41,8 +42,8 @@ from metrics.definitions import MetricDefinition, load_definition_files
 from metrics.errors import (MetricError, QueryError, QueryTimeout, WarehouseBusy,
                             WarehouseError)
 from metrics.paths import METRICS_DIR, default_warehouse_path
-from metrics.profile import (DataProfile, literals_read, missing_inputs, names_read,
-                             read_profile)
+from metrics.profile import (DataProfile, DefinitionReads, literals_read, missing_inputs,
+                             names_read, read_profile, reads, remember_reads)
 from metrics.selection import LeadFilter
 from metrics.sql_guard import validate_definition_columns
 
@@ -172,10 +173,34 @@ _GRAIN_STEP = {
 
 
 @dataclass(frozen=True)
-class _Prepared:
-    definition: MetricDefinition
+class _Validated(TreeLoadedOnUse):
+    """A definition checked against the schema, with what the hot path asks of its SQL,
+    computed once and kept in the compile cache (a fresh process parses nothing)."""
     query: exp.Query
     columns: list[str]
+    batch_key: tuple[str, str, str] | None
+    reads: DefinitionReads
+
+    _TREE = "query"
+
+
+def _validated(defn: MetricDefinition, schema: dict[str, dict[str, str]]) -> _Validated:
+    query, columns = validate_definition_columns(defn, schema)
+    return _Validated(query, columns, batch_key(defn, query), reads(defn.text))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    definition: MetricDefinition
+    validated: _Validated
+
+    @property
+    def query(self) -> exp.Query:
+        return self.validated.query
+
+    @property
+    def columns(self) -> list[str]:
+        return self.validated.columns
 
 
 class Warehouse:
@@ -376,9 +401,10 @@ class Warehouse:
         key = (defn.name, defn.version, defn.text)
         if key not in self._prepared:
             # A definition that fails is never stored, so it fails again with its message.
-            query, columns = self._compile_cache.get_or_compile(
-                ("validated", *key), lambda: validate_definition_columns(defn, self.schema))
-            self._prepared[key] = _Prepared(defn, query, columns)
+            validated = self._compile_cache.get_or_compile(
+                ("validated", *key), lambda: _validated(defn, self.schema))
+            remember_reads(defn.text, validated.reads)
+            self._prepared[key] = _Prepared(defn, validated)
         return self._prepared[key]
 
     # -- queries ----------------------------------------------------------------------------
@@ -458,7 +484,7 @@ class Warehouse:
             except MetricError as exc:
                 results[label] = exc
                 continue
-            key = batch_key(defn, prepared.query)
+            key = prepared.validated.batch_key
             groups.setdefault(key if key is not None else ("alone", defn.name), []).append(
                 (defn, prepared))
         for group in groups.values():

@@ -63,3 +63,35 @@ def test_a_cache_that_cannot_be_written_is_only_a_miss(tmp_path, monkeypatch):
     assert cache.get_or_compile(("k",), lambda: 42) == 42
     monkeypatch.setenv(compile_cache.ENV, "off")
     assert compile_cache.cache_path(tmp_path / "warehouse.duckdb") is None
+
+
+def test_a_second_process_parses_no_sql_for_a_batch_it_finds_compiled(tiny_warehouse_path,
+                                                                       tmp_path, monkeypatch):
+    """Reading compiled queries back costs no SQL parsing (the first scorecard batch of a fresh
+    process is its query time), and their trees, which other engines render, still load."""
+    import sqlglot
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(tiny_warehouse_path, path)
+    names = ["mql_to_sal_rate", "mql_to_opportunity_rate", "marketing_sourced_pipeline_share"]
+    window = [(metrics.open_warehouse(path).as_of.replace(year=2000), None)]
+    first = metrics.open_warehouse(path)
+    expected = first.query_window_batch(names, windows=window, trend=window[0])
+    first.close()
+
+    from metrics import profile
+    monkeypatch.setattr(profile, "_READS", {})  # what the first warehouse remembered
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed SQL instead of reading the cache")
+
+    monkeypatch.setattr(sqlglot.parser.Parser, "parse", no_parsing)
+    second = metrics.open_warehouse(path)
+    again = second.query_window_batch(names, windows=window, trend=window[0])
+    for name in names:
+        assert again[name][0][0]["value"].tolist() == expected[name][0][0]["value"].tolist()
+        assert again[name][1]["value"].tolist() == expected[name][1]["value"].tolist()
+    monkeypatch.undo()
+    compiled = next(iter(second._compiled.values()))
+    assert compiled.tree.sql("duckdb") == compiled.sql
+    second.close()
