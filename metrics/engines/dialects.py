@@ -19,6 +19,7 @@ before it is generated:
   6 places): its divisions are made DOUBLE, as DuckDB's are. Spark cannot resolve grouping
   columns in the HAVING of GROUPING SETS: that filter moves to an outer WHERE. A day
   truncation is DATE_TRUNC('DAY', x) (sqlglot's TRUNC(x, 'DAY') is NULL on Spark).
+  `quantile_cont(x, q)` is PERCENTILE(x, q) (exact, linearly interpolated as DuckDB's).
 - PostgreSQL has no TRY_CAST: a filter value that is not a number on a numeric column is an
   error there (sqlglot's CAST), not an empty result.
 
@@ -186,6 +187,11 @@ def _rewrite_for_spark(tree: exp.Expression) -> exp.Expression:
         if _seconds_between(node):
             node.replace(exp.paren(exp.Sub(this=unix_seconds(node.this),
                                            expression=unix_seconds(node.expression))))
+    # sqlglot writes QUANTILE_CONT(x, q) as PERCENTILE_CONT(x, q), which Spark refuses (it
+    # takes WITHIN GROUP); Spark's PERCENTILE(x, q) is exact with the same linear interpolation.
+    for node in list(tree.find_all(exp.PercentileCont)):
+        node.replace(exp.Anonymous(this="PERCENTILE", expressions=[
+            exp.cast(node.this.copy(), "DOUBLE"), node.expression.copy()]))
     # sqlglot writes a day truncation as TRUNC(x, 'DAY'), which is NULL on Spark for every row.
     for node in list(tree.find_all(exp.DateTrunc, exp.TimestampTrunc)):
         unit = node.args.get("unit")
