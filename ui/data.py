@@ -228,8 +228,9 @@ def run_analysis(function: str, **kwargs) -> pd.DataFrame:
     passed as they are (a Selection's LeadFilter is hashable and is the key), so they must be
     hashable: tuples, not lists.
 
-    On an engine other than DuckDB, an analysis that needs DuckDB says so in a sentence and
-    the rest of the page stops there (metrics.engines.warehouse.PORTABLE_ANALYSES)."""
+    On an engine other than DuckDB, an analysis whose SQL cannot be rendered there with the
+    same meaning says so in a sentence and the rest of the page stops there
+    (metrics.engines.warehouse.EngineWarehouse._translate)."""
     try:
         return _cached_analysis(warehouse_stamp(), function, tuple(sorted(kwargs.items())))
     except EngineSQLError as exc:
