@@ -29,6 +29,11 @@ row on ties, `list(x ORDER BY t)`) raise EngineSQLError rather than render an ap
 >>> import sqlglot
 >>> render(sqlglot.parse_one("SELECT MEDIAN(x) FROM t", read="duckdb"), "clickhouse")
 'SELECT quantileExactInclusive(0.5)(x) FROM t'
+>>> render(sqlglot.parse_one("SELECT SUM(c.credit) AS credit, k AS key FROM c "
+...                          "GROUP BY k ORDER BY credit DESC, key", read="duckdb"), "clickhouse")
+'SELECT SUM(c.credit) AS credit, k AS key FROM c GROUP BY k ORDER BY SUM(c.credit) DESC, key'
+>>> render(sqlglot.parse_one("SELECT QUANTILE_CONT(x, 0.75) FROM t", read="duckdb"), "spark")
+'SELECT PERCENTILE(CAST(x AS DOUBLE), 0.75) FROM t'
 """
 
 from __future__ import annotations
