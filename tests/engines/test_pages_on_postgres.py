@@ -1,5 +1,6 @@
 """The Funnel, SLA and Campaigns pages served from PostgreSQL (METRICS_ENGINE) open with the
-numbers DuckDB gives on the same warehouse, not a refusal."""
+numbers DuckDB gives on the same warehouse, not a refusal; the Lead scoring page says in a
+sentence that it needs DuckDB."""
 
 from __future__ import annotations
 
@@ -39,14 +40,14 @@ def page_on_postgres(demo_on_postgres, monkeypatch):
     st.cache_resource.clear()
     st.cache_data.clear()
 
-    def open_page(page: str):
+    def open_page(page: str, *, refused: bool = False):
         at = AppTest.from_file(APP, default_timeout=120)
         at.switch_page(page)
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         assert not at.error, [e.value for e in at.error]
         refusals = [i.value for i in at.info if "DuckDB" in str(i.value)]
-        assert not refusals, refusals
+        assert bool(refusals) == refused, refusals
         from ui import data  # the page read PostgreSQL, not the DuckDB file beside it
 
         assert getattr(data.get_warehouse(), "engine_url", None) == url
@@ -79,3 +80,8 @@ def test_sla_and_campaigns_pages_open_with_numbers(page_on_postgres, page):
     at = page_on_postgres(page)
     assert at.dataframe, "the page shows no table"
     assert any(len(d.value) for d in at.dataframe)
+
+
+def test_lead_scoring_page_says_it_needs_duckdb(page_on_postgres):
+    at = page_on_postgres("views/lead_scoring.py", refused=True)
+    assert any("runs on DuckDB only for now" in str(i.value) for i in at.info)
