@@ -8,7 +8,10 @@ here is fixed, and the only identifiers put into it come from fixed lists or the
 (whose names are checked against `^[a-z][a-z0-9_]*$`), so no user value is ever interpolated.
 
 Each analysis reads lead_lifecycle or opportunity_lifecycle in one scan and aggregates in
-DuckDB; pandas only reshapes the small aggregated result.
+the warehouse; pandas only reshapes the small aggregated result. The SQL is written as DuckDB
+that every engine can run with the same meaning (metrics.engines renders it per engine): no
+GROUP BY ALL, UNPIVOT, FIRST(x ORDER BY …) or DuckDB-only functions; subqueries are named;
+a sort that picks rows is total.
 """
 
 from __future__ import annotations
@@ -169,7 +172,7 @@ def breakdown_funnel(wh: Warehouse, *, dimension: str, start=None, end=None,
         wide = wh.execute(
             f"SELECT COALESCE(CAST({value} AS VARCHAR), $none) AS value, "
             f"{_reach_aggregates(stages)} FROM lead_lifecycle l WHERE {condition} "
-            f"GROUP BY ALL ORDER BY reached_0 DESC, value",
+            f"GROUP BY 1 ORDER BY reached_0 DESC, value",
             {**params, "none": NONE_LABEL}, label="funnel split")
     columns = ["value", "stage", "stage_label", "leads", "share_of_first"]
     if wide.empty:
@@ -228,8 +231,9 @@ def cohort_progress(wh: Warehouse, *, start=None, end=None, where: Where = None,
             SELECT CAST(date_trunc('month', l.first_mql_at) AS DATE) AS cohort, 0 AS mql, {weeks}
             FROM lead_lifecycle l WHERE l.first_mql_at IS NOT NULL AND {condition})
         SELECT cohort, stage, week, COUNT(*) AS leads
-        FROM (UNPIVOT weeks ON mql, {', '.join(stages)} INTO NAME stage VALUE week)
-        GROUP BY ALL""", {**params, "cap": int(max_weeks) + 1}, label="MQL cohorts")
+        FROM ({_unpivoted("weeks", ["mql", *stages], "stage", "week")}) AS by_stage
+        GROUP BY cohort, stage, week""", {**params, "cap": int(max_weeks) + 1},
+        label="MQL cohorts")
     columns = ["cohort", "mqls", "stage", "weeks_since_mql", "share", "observable"]
     if raw.empty:
         return pd.DataFrame(columns=columns)
@@ -252,6 +256,16 @@ def cohort_progress(wh: Warehouse, *, start=None, end=None, where: Where = None,
     return frame[columns]
 
 
+def _unpivoted(source: str, columns: Sequence[str], name: str, value: str) -> str:
+    """SQL: every column of `source` as rows (`name` = the column's name, `value` = its value),
+    NULL values left out, as DuckDB's UNPIVOT, in SQL every engine runs: a cross join with the
+    column names and a CASE (one scan of `source`)."""
+    names = " UNION ALL ".join(f"SELECT '{c}' AS {name}" for c in columns)
+    picked = " ".join(f"WHEN '{c}' THEN s.{c}" for c in columns)
+    return (f"SELECT * FROM (SELECT s.*, n.{name}, CASE n.{name} {picked} END AS {value} "
+            f"FROM {source} s CROSS JOIN ({names}) AS n) AS u WHERE {value} IS NOT NULL")
+
+
 def stage_velocity(wh: Warehouse, *, start=None, end=None, where: Where = None) -> pd.DataFrame:
     """Days between the first times of consecutive funnel stages (lead → MQL, MQL → SAL, …).
 
@@ -270,14 +284,15 @@ def stage_velocity(wh: Warehouse, *, start=None, end=None, where: Where = None) 
         durations.append(
             f"CASE WHEN {in_range} AND {_first_at(b)} >= {_first_at(a)} "
             f"THEN date_diff('second', {_first_at(a)}, {_first_at(b)}) / 86400.0 END AS pair_{i}")
-    # One scan: each lead yields one duration per pair it made (UNPIVOT drops the NULLs), and a
+    # One scan: each lead yields one duration per pair it made (NULLs left out), and a
     # grouped median per pair is much cheaper than five filtered medians over every row.
     found = wh.execute(f"""
+        WITH durations AS (SELECT {', '.join(durations)} FROM lead_lifecycle l
+                           WHERE {condition.sql('duckdb')})
         SELECT CAST(substr(pair, 6) AS INTEGER) AS i, COUNT(*) AS leads,
                MEDIAN(days) AS median_days, QUANTILE_CONT(days, 0.75) AS p75_days
-        FROM (UNPIVOT (SELECT {', '.join(durations)} FROM lead_lifecycle l
-                       WHERE {condition.sql('duckdb')})
-              ON {', '.join(f'pair_{i}' for i in range(len(pairs)))} INTO NAME pair VALUE days)
+        FROM ({_unpivoted("durations", [f"pair_{i}" for i in range(len(pairs))], "pair", "days")})
+             AS by_pair
         GROUP BY pair ORDER BY i""", {**params, **time_params}, label="stage velocity")
     frame = pd.DataFrame({
         "i": range(len(pairs)),
@@ -384,7 +399,8 @@ def sla_by_rep(wh: Warehouse, *, start=None, end=None, where: Where = None) -> p
                COUNT(*) FILTER (WHERE in_sla) / COUNT(*) AS compliance,
                MEDIAN(response_business_hours) AS median_response_business_hours
         FROM due d LEFT JOIN reps r ON r.rep_id = d.owner_id
-        GROUP BY ALL ORDER BY breaches DESC, compliance, rep_name, rep_id""",
+        GROUP BY d.owner_id, r.name, r.team, r.region
+        ORDER BY breaches DESC, compliance, rep_name, rep_id""",
         {**params, "as_of": wh.as_of, "unassigned": UNASSIGNED}, label="SLA by rep")
 
 
@@ -415,9 +431,9 @@ def untouched_mqls(wh: Warehouse, *, where: Where = None, limit: int = 500,
     if limit <= 0:
         raise QueryError("limit must be a positive number of rows.")
     condition, params = _lead_condition(wh, where)
-    age = "" if max_age_days is None else "AND l.first_mql_at >= $as_of - to_days($max_age)"
+    age = "" if max_age_days is None else "AND l.first_mql_at >= $recent_start"
     if max_age_days is not None:
-        params["max_age"] = int(max_age_days)
+        params["recent_start"] = _days_before(wh.as_of, max_age_days)
     return wh.execute(f"""
         SELECT l.lead_id, l.first_mql_at, l.segment, l.region, l.source_channel, l.owner_id,
                COALESCE(r.name, $unassigned) AS owner_name, l.sla_deadline_at,
@@ -434,13 +450,19 @@ def untouched_summary(wh: Warehouse, *, where: Where = None, max_age_days: int =
     """One row: waiting (MQLs of the last N days waiting now), overdue (of them past deadline),
     never_touched_older (older MQLs that are still untouched). Same rule as untouched_mqls."""
     condition, params = _lead_condition(wh, where)
-    recent = "l.first_mql_at >= $as_of - to_days($max_age)"
+    recent = "l.first_mql_at >= $recent_start"
     return wh.execute(f"""
         SELECT COUNT(*) FILTER (WHERE {recent}) AS waiting,
                COUNT(*) FILTER (WHERE {recent} AND l.sla_deadline_at <= $as_of) AS overdue,
                COUNT(*) FILTER (WHERE NOT ({recent})) AS never_touched_older
         FROM lead_lifecycle l WHERE {_waiting_condition()} AND {condition.sql('duckdb')}""",
-        {**params, "as_of": wh.as_of, "max_age": int(max_age_days)}, label="untouched summary")
+        {**params, "as_of": wh.as_of, "recent_start": _days_before(wh.as_of, max_age_days)},
+        label="untouched summary")
+
+
+def _days_before(as_of: dt.datetime, days: int) -> dt.datetime:
+    """as_of minus whole days, bound as a time (interval arithmetic differs between engines)."""
+    return as_of - dt.timedelta(days=int(days))
 
 
 # -- closed loop -------------------------------------------------------------------------------
@@ -458,7 +480,7 @@ def rejection_reasons(wh: Warehouse, *, start=None, end=None, where: Where = Non
         SELECT l.rejection_reason AS reason, l.rejection_stage AS stage,
                l.rejected_at IS NOT NULL AS rejected, COUNT(*) AS leads
         FROM lead_lifecycle l WHERE l.first_mql_at IS NOT NULL AND {condition}
-        GROUP BY ALL""", params, label="rejection reasons")
+        GROUP BY 1, 2, 3""", params, label="rejection reasons")
     columns = ["reason", "stage", "leads", "share_of_rejections", "share_of_mqls"]
     mqls = int(counts["leads"].sum()) if len(counts) else 0
     rejected = counts[counts["rejected"].astype(bool)].copy()
@@ -524,7 +546,7 @@ def _performance(wh: Warehouse, level: str, *, start, end, where: Where) -> pd.D
                 FROM {source}
                 {influence_join}
                 {"" if by_campaign else "LEFT JOIN campaigns c ON c.campaign_id = t.campaign_id"}
-                WHERE {created} AND {opp_leads})
+                WHERE {created} AND {opp_leads}) AS touched_opportunities
             GROUP BY 1)
         SELECT k, CASE WHEN costed THEN COALESCE(spent, 0) END AS cost,
                COALESCE(leads, 0) AS leads, COALESCE(mqls, 0) AS mqls,
@@ -625,7 +647,7 @@ def campaign_leads(wh: Warehouse, campaign_id: str, *, start=None, end=None, whe
         SELECT *, COUNT(*) OVER () AS total FROM (
             SELECT l.lead_id, l.created_at, l.segment, l.region, l.lead_score,
                    CASE {furthest} ELSE 0 END AS stage_reached, l.first_mql_at, l.won_amount
-            FROM lead_lifecycle l WHERE l.campaign_id = $campaign AND {condition})
+            FROM lead_lifecycle l WHERE l.campaign_id = $campaign AND {condition}) AS found
         {"WHERE stage_reached = $reached" if reached is not None else ""}
         ORDER BY created_at DESC, lead_id LIMIT $limit""",
         {**params, "campaign": str(campaign_id), "limit": int(limit)}, label="campaign leads")
@@ -651,30 +673,54 @@ def lead_journey(wh: Warehouse, lead_id: str) -> pd.DataFrame:
                         {"lead": str(lead_id)}, label="lead lookup")
     if not int(exists["n"].iloc[0]):
         raise QueryError(f"there is no lead '{lead_id}' in the warehouse; check the id.")
-    frame = wh.execute("""
-        SELECT e.occurred_at, 0 AS rank, 'stage' AS kind, CAST(NULL AS VARCHAR) AS team,
+    # Events of one instant: stages in the model's order (an ordinal: a stage string sorts
+    # alphabetically on engines without an ENUM), then touches, then opportunities; the
+    # event's own id makes the order total.
+    steps = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(load_model().stage_names))
+    frame = wh.execute(f"""
+        SELECT e.occurred_at, 0 AS rank, CASE CAST(e.stage AS VARCHAR) {steps} END AS step,
+               e.event_id AS tie, 'stage' AS kind, CAST(NULL AS VARCHAR) AS team,
                CAST(e.stage AS VARCHAR) AS what, e.reason AS detail,
-               COALESCE(r.name, e.actor_id) AS actor
+               COALESCE(r.name, e.actor_id) AS actor,
+               CAST(NULL AS DOUBLE) AS amount, CAST(NULL AS VARCHAR) AS opportunity_id
         FROM lead_events e LEFT JOIN reps r ON r.rep_id = e.actor_id WHERE e.lead_id = $lead
         UNION ALL
-        SELECT t.occurred_at, 1, 'touch', CAST(t.team AS VARCHAR), t.kind,
-               COALESCE(c.name, t.campaign_id), COALESCE(r.name, t.actor_id)
+        SELECT t.occurred_at, 1, 0, t.touch_id, 'touch', CAST(t.team AS VARCHAR), t.kind,
+               COALESCE(c.name, t.campaign_id), COALESCE(r.name, t.actor_id), NULL, NULL
         FROM touches t LEFT JOIN campaigns c ON c.campaign_id = t.campaign_id
         LEFT JOIN reps r ON r.rep_id = t.actor_id WHERE t.lead_id = $lead
         UNION ALL
-        SELECT o.created_at, 2, 'opportunity', 'sales', 'Opportunity created',
-               concat_ws(' · ', '$' || format('{:,.0f}', o.amount), o.opportunity_id), NULL
+        SELECT o.created_at, 2, 0, o.opportunity_id, 'opportunity', 'sales',
+               'Opportunity created', NULL, NULL, o.amount, o.opportunity_id
         FROM opportunities o WHERE o.lead_id = $lead
         UNION ALL
-        SELECT o.closed_at, 3, 'opportunity', 'sales',
-               'Opportunity ' || COALESCE(CAST(o.status AS VARCHAR), 'closed'),
-               concat_ws(' · ', '$' || format('{:,.0f}', o.amount), o.opportunity_id), NULL
+        SELECT o.closed_at, 3, 0, o.opportunity_id, 'opportunity', 'sales',
+               'Opportunity ' || COALESCE(CAST(o.status AS VARCHAR), 'closed'), NULL, NULL,
+               o.amount, o.opportunity_id
         FROM opportunities o WHERE o.lead_id = $lead AND o.closed_at IS NOT NULL
-        ORDER BY occurred_at, rank, what""", {"lead": str(lead_id)}, label="lead journey")
+        ORDER BY occurred_at, rank, step, what, tie""", {"lead": str(lead_id)},
+        label="lead journey")
     frame["what"] = [_journey_word(kind, team, what)
                      for kind, team, what in zip(frame["kind"], frame["team"], frame["what"])]
     frame["team"] = frame["team"].astype(object).where(frame["team"].notna(), None)
-    return frame.drop(columns="rank").reset_index(drop=True)
+    opportunity = frame["kind"] == "opportunity"
+    frame["detail"] = frame["detail"].astype(object)
+    frame.loc[opportunity, "detail"] = [
+        _opportunity_detail(amount, opportunity_id) for amount, opportunity_id
+        in zip(frame.loc[opportunity, "amount"], frame.loc[opportunity, "opportunity_id"])]
+    return (frame.drop(columns=["rank", "step", "tie", "amount", "opportunity_id"])
+            .reset_index(drop=True))
+
+
+def _opportunity_detail(amount, opportunity_id) -> str:
+    """"$12,500 · O17": the amount (whole dollars) and the id, either left out when missing.
+
+    >>> _opportunity_detail(12500.4, "O17"), _opportunity_detail(float("nan"), "O18")
+    ('$12,500 · O17', 'O18')
+    """
+    parts = ([] if pd.isna(amount) else [f"${amount:,.0f}"]) + \
+        ([] if opportunity_id is None or pd.isna(opportunity_id) else [str(opportunity_id)])
+    return " · ".join(parts)
 
 
 def _journey_word(kind: str, team, what) -> str:

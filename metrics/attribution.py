@@ -12,7 +12,10 @@ A journey's pipeline is the amount of the lead's opportunities created in the pe
 revenue the won amount among them, so attributed pipeline adds up to the pipeline created in
 the period (the pipeline_created metric) under every model.
 
-Everything runs in one DuckDB query with window functions; there is no per-journey Python.
+Everything runs in one query with window functions; there is no per-journey Python. The SQL
+is DuckDB that every engine runs with the same meaning (metrics.engines renders it): a
+journey's first opportunity is picked with ROW_NUMBER over a total order, not FIRST(… ORDER
+BY …), and a filtered count over a window is a COUNT of a CASE.
 """
 
 from __future__ import annotations
@@ -84,8 +87,8 @@ def _touchpoint_ctes(key: str) -> str:
                    -- Touches at or before the lead's creation come first in time order, so the
                    -- lead-creation touch (the last of them) is at position "their count"; with
                    -- none it is the first touch.
-                   GREATEST(COUNT(t.touch_id) FILTER (WHERE t.occurred_at <= j.lead_created_at)
-                            OVER journey, 1) AS creation_pos,
+                   GREATEST(COUNT(CASE WHEN t.occurred_at <= j.lead_created_at
+                                       THEN t.touch_id END) OVER journey, 1) AS creation_pos,
                    MIN(date_diff('second', t.occurred_at, j.converted_at) / 86400.0)
                        OVER journey AS min_days_before
             FROM journeys j
@@ -100,19 +103,27 @@ def _touchpoint_ctes(key: str) -> str:
         )"""
 
 
+def _ranked_opportunities(table: str, where_sql: str, joined: str | None = None) -> str:
+    """SQL: the rows of `table` (as o; joined with `joined` as l by lead_id when the condition
+    reads lead columns) matching `where_sql`, with first_of_lead = 1 on each lead's first
+    opportunity (by created_at, then opportunity_id: a total order)."""
+    join = f" JOIN {joined} l ON l.lead_id = o.lead_id" if joined else ""
+    return (f"SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.lead_id ORDER BY o.created_at, "
+            f"o.opportunity_id) AS first_of_lead FROM {table} o{join} WHERE {where_sql}")
+
+
 def _credits_sql(model: str, where_sql: str) -> str:
     """One row per (journey, touchpoint), or one row with touch_id NULL for a journey without."""
     return f"""
         WITH journeys AS (
             SELECT o.lead_id,
-                   FIRST(o.opportunity_id ORDER BY o.created_at, o.opportunity_id)
-                       AS opportunity_id,
+                   MIN(CASE WHEN o.first_of_lead = 1 THEN o.opportunity_id END) AS opportunity_id,
                    MIN(o.created_at) AS converted_at,
-                   ANY_VALUE(l.created_at) AS lead_created_at,
+                   MIN(l.created_at) AS lead_created_at,
                    COALESCE(SUM(o.amount), 0) AS pipeline,
                    COALESCE(SUM(o.amount) FILTER (WHERE o.status = 'won'), 0) AS revenue
-            FROM opportunities o JOIN leads l ON l.lead_id = o.lead_id
-            WHERE {where_sql}
+            FROM ({_ranked_opportunities("opportunities", where_sql, "leads")}) AS o
+            JOIN leads l ON l.lead_id = o.lead_id
             GROUP BY o.lead_id
         ),
         {_touchpoint_ctes("lead_id")},
@@ -199,12 +210,11 @@ def _rollup_credits_sql(wh: Warehouse, model: str, start, end, where: Where) -> 
     return f"""
         WITH journeys AS (
             SELECT o.lead_id,
-                   FIRST(o.opportunity_id ORDER BY o.created_at, o.opportunity_id)
-                       AS opportunity_id,
+                   MIN(CASE WHEN o.first_of_lead = 1 THEN o.opportunity_id END) AS opportunity_id,
                    COALESCE(SUM(o.amount), 0) AS pipeline,
                    COALESCE(SUM(o.amount) FILTER (WHERE o.status = 'won'), 0) AS revenue
-            FROM opportunity_lifecycle o
-            WHERE {exp.and_(time_cond, lead_cond).sql("duckdb")}
+            FROM ({_ranked_opportunities("opportunity_lifecycle",
+                                         exp.and_(time_cond, lead_cond).sql("duckdb"))}) AS o
             GROUP BY o.lead_id
         )
         SELECT CASE WHEN r.no_marketing_touch THEN NULL ELSE 0 END AS touch_id, r.campaign_id,
@@ -245,7 +255,8 @@ def attribution_credits(wh: Warehouse, *, model: str, start=None, end=None,
     return wh.execute(f"""
         SELECT lead_id, opportunity_id, touch_id, campaign_id,
                CASE WHEN n = 0 THEN NULL ELSE pos END AS position, n AS touches, credit
-        FROM ({sql}) ORDER BY lead_id, pos""", params, label=f"{model} attribution credits")
+        FROM ({sql}) AS credits ORDER BY lead_id, pos""", params,
+        label=f"{model} attribution credits")
 
 
 def attribution(wh: Warehouse, *, model: str, start=None, end=None,
@@ -285,7 +296,7 @@ def attribution(wh: Warehouse, *, model: str, start=None, end=None,
                SUM(cr.credit * cr.revenue) AS attributed_revenue
         FROM ({sql}) cr
         LEFT JOIN campaigns c ON c.campaign_id = cr.campaign_id
-        GROUP BY ALL
+        GROUP BY 1, 2
         ORDER BY attributed_pipeline DESC, credit DESC, key""",
         {**params, "no_campaign": NO_CAMPAIGN, "no_touch": NO_TOUCH,
          **({"no_channel": NO_CHANNEL} if level == "channel" else {})},

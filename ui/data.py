@@ -228,8 +228,9 @@ def run_analysis(function: str, **kwargs) -> pd.DataFrame:
     passed as they are (a Selection's LeadFilter is hashable and is the key), so they must be
     hashable: tuples, not lists.
 
-    On an engine other than DuckDB, an analysis that needs DuckDB says so in a sentence and
-    the rest of the page stops there (metrics.engines.warehouse.PORTABLE_ANALYSES)."""
+    On an engine other than DuckDB, an analysis whose SQL cannot be rendered there with the
+    same meaning says so in a sentence and the rest of the page stops there
+    (metrics.engines.warehouse.EngineWarehouse._translate)."""
     try:
         return _cached_analysis(warehouse_stamp(), function, tuple(sorted(kwargs.items())))
     except EngineSQLError as exc:
@@ -332,5 +333,9 @@ def _cached_scoring(stamp, function: str, args: tuple, kwargs: tuple):
 def run_scoring(function: str, *args, **kwargs):
     """One of metrics.scoring's warehouse functions, cached by warehouse, arguments and the text
     of every rule definition passed (so a draft rule is never served another's numbers)."""
-    return _cached_scoring(warehouse_stamp(), function, tuple(_key_value(a) for a in args),
-                           tuple(sorted((k, _key_value(v)) for k, v in kwargs.items())))
+    try:
+        return _cached_scoring(warehouse_stamp(), function, tuple(_key_value(a) for a in args),
+                               tuple(sorted((k, _key_value(v)) for k, v in kwargs.items())))
+    except EngineSQLError as exc:  # on an engine the Lead scoring page needs DuckDB for now
+        st.info(str(exc), icon=":material/dns:")
+        st.stop()

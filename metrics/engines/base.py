@@ -51,8 +51,9 @@ class Engine:
         pass
 
     # -- shared ---------------------------------------------------------------------------
-    def render(self, tree: exp.Expression) -> str:
-        return render(tree, self.dialect)
+    def render(self, tree: exp.Expression, types: Mapping[str, str] | None = None) -> str:
+        """`tree` (DuckDB) for this engine; `types`: see metrics.engines.dialects.render."""
+        return render(tree, self.dialect, types=types)
 
     def execute(self, sql: str, params: Mapping[str, object] | None = None) -> pd.DataFrame:
         """Run one read statement; the whole result as DuckDB's `.df()` would type it."""
@@ -133,7 +134,7 @@ def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
             frame[column] = series.dt.tz_convert("UTC").dt.tz_localize(None)
             continue
         if series.dtype.kind == "u":  # ClickHouse counts are UInt64; DuckDB's are BIGINT
-            frame[column] = series.astype("int64")
+            frame[column] = series.astype("float64" if series.isna().any() else "int64")
             continue
         if series.dtype != object and not isinstance(series.dtype, pd.StringDtype):
             if str(series.dtype).startswith(("Int", "UInt", "Float")):  # pandas' nullable numbers

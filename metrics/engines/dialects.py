@@ -6,7 +6,11 @@ before it is generated:
 
 - ClickHouse `median` is a sampling estimate above 8,192 rows: an exact median with DuckDB's
   interpolation is `quantileExactInclusive(0.5)` (and `quantile_cont(x, q)` likewise).
-- ClickHouse query parameters carry their type (`{start:DateTime64(6, 'UTC')}`); a TIMESTAMP
+- ClickHouse resolves a name in ORDER BY to a source column before a SELECT alias of the same
+  name (prefer_column_name_to_alias, which WHERE and aggregates need): an ORDER BY that names
+  an alias is given the aliased expression.
+- ClickHouse query parameters carry their type (`{start:DateTime64(6, 'UTC')}`: the compiler's
+  by name, a page analysis's from the values it binds, see parameter_types); a TIMESTAMP
   is `DateTime64(6, 'UTC')`, not second-precision `DateTime`; TRY_CAST is
   `accurateCastOrNull` (a bad value matches nothing instead of failing the query).
 - Spark's second difference truncates the elapsed time (0.2 s across a second boundary is 0);
@@ -15,6 +19,7 @@ before it is generated:
   6 places): its divisions are made DOUBLE, as DuckDB's are. Spark cannot resolve grouping
   columns in the HAVING of GROUPING SETS: that filter moves to an outer WHERE. A day
   truncation is DATE_TRUNC('DAY', x) (sqlglot's TRUNC(x, 'DAY') is NULL on Spark).
+  `quantile_cont(x, q)` is PERCENTILE(x, q) (exact, linearly interpolated as DuckDB's).
 - PostgreSQL has no TRY_CAST: a filter value that is not a number on a numeric column is an
   error there (sqlglot's CAST), not an empty result.
 
@@ -24,11 +29,18 @@ row on ties, `list(x ORDER BY t)`) raise EngineSQLError rather than render an ap
 >>> import sqlglot
 >>> render(sqlglot.parse_one("SELECT MEDIAN(x) FROM t", read="duckdb"), "clickhouse")
 'SELECT quantileExactInclusive(0.5)(x) FROM t'
+>>> render(sqlglot.parse_one("SELECT SUM(c.credit) AS credit, k AS key FROM c "
+...                          "GROUP BY k ORDER BY credit DESC, key", read="duckdb"), "clickhouse")
+'SELECT SUM(c.credit) AS credit, k AS key FROM c GROUP BY k ORDER BY SUM(c.credit) DESC, key'
+>>> render(sqlglot.parse_one("SELECT QUANTILE_CONT(x, 0.75) FROM t", read="duckdb"), "spark")
+'SELECT PERCENTILE(CAST(x AS DOUBLE), 0.75) FROM t'
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Mapping
 
 from sqlglot import exp
 
@@ -49,14 +61,18 @@ class EngineSQLError(QueryError):
     """SQL that cannot be rendered for an engine with the same meaning it has in DuckDB."""
 
 
-def render(tree: exp.Expression, dialect: str, *, pretty: bool = False) -> str:
-    """The SQL of `tree` (built or parsed as DuckDB) for `dialect`, with our overrides."""
+def render(tree: exp.Expression, dialect: str, *, pretty: bool = False,
+           types: Mapping[str, str] | None = None) -> str:
+    """The SQL of `tree` (built or parsed as DuckDB) for `dialect`, with our overrides.
+
+    `types` are ClickHouse types of parameters the compiler's names do not type (a page
+    analysis's $limit, $none…; see parameter_types)."""
     if dialect == "duckdb":
         return tree.sql("duckdb", pretty=pretty)
     _refuse_unfaithful(tree, dialect)
     rewritten = tree.copy()
     if dialect == "clickhouse":
-        rewritten = _rewrite_for_clickhouse(rewritten)
+        rewritten = _rewrite_for_clickhouse(rewritten, types or {})
     elif dialect in ("spark", "databricks"):
         rewritten = _rewrite_for_spark(rewritten)
     return rewritten.sql(dialect, pretty=pretty)
@@ -78,7 +94,33 @@ def _seconds_between(node: exp.DateDiff) -> bool:
     return unit is not None and unit.name.upper() in ("SECOND", "SECONDS")
 
 
-def _rewrite_for_clickhouse(tree: exp.Expression) -> exp.Expression:
+def parameter_types(params: Mapping[str, object]) -> dict[str, str]:
+    """ClickHouse types of bound parameter values, for render's `types`.
+
+    >>> import datetime as dt
+    >>> parameter_types({"limit": 5, "none": "(none)", "at": dt.datetime(2026, 1, 1), "x": None})
+    {'limit': 'Int64', 'none': 'String', 'at': "DateTime64(6, 'UTC')", 'x': 'Nullable(String)'}
+    """
+    return {name: _value_type(value) for name, value in params.items()}
+
+
+def _value_type(value: object) -> str:
+    if value is None:
+        return "Nullable(String)"
+    if isinstance(value, bool):
+        return "Bool"
+    if isinstance(value, int):
+        return "Int64"
+    if isinstance(value, float):
+        return "Float64"
+    if isinstance(value, dt.datetime):
+        return CLICKHOUSE_TIMESTAMP
+    if isinstance(value, dt.date):
+        return "Date32"
+    return "String"
+
+
+def _rewrite_for_clickhouse(tree: exp.Expression, types: Mapping[str, str]) -> exp.Expression:
     for node in list(tree.find_all(exp.TryCast)):
         node.replace(exp.func("accurateCastOrNull", node.this,
                               exp.Literal.string(_clickhouse_type(node.to, nullable=False))))
@@ -86,12 +128,34 @@ def _rewrite_for_clickhouse(tree: exp.Expression) -> exp.Expression:
         if node.this in _TIMESTAMP_TYPES:
             node.replace(exp.DataType.build(f"Nullable({CLICKHOUSE_TIMESTAMP})", dialect="clickhouse"))
     for node in list(tree.find_all(exp.Placeholder)):
-        node.replace(exp.Var(this=f"{{{node.name}:{_clickhouse_parameter_type(node.name)}}}"))
+        kind = types.get(node.name) or _clickhouse_parameter_type(node.name)
+        node.replace(exp.Var(this=f"{{{node.name}:{kind}}}"))
+    for select in tree.find_all(exp.Select):
+        _order_by_expressions(select)
     for node in list(tree.find_all(exp.Median)):
         node.replace(_exact_quantile(node.this, exp.Literal.number(0.5)))
     for node in list(tree.find_all(exp.PercentileCont)):
         node.replace(_exact_quantile(node.this, node.expression))
     return tree
+
+
+def _order_by_expressions(select: exp.Select) -> None:
+    """ORDER BY alias -> ORDER BY the aliased expression, in one SELECT, where the alias is
+    also a column's name."""
+    order = select.args.get("order")
+    if order is None:
+        return
+    # Only aliases that shadow a column of the same name (elsewhere they resolve as DuckDB's).
+    columns = {c.name for key, value in select.args.items() if key != "order"
+               for node in (value if isinstance(value, list) else [value])
+               if isinstance(node, exp.Expression) for c in node.find_all(exp.Column)}
+    aliased = {p.alias: p.this for p in select.expressions
+               if isinstance(p, exp.Alias) and p.alias in columns}
+    for ordered in order.expressions:
+        key = ordered.this
+        if isinstance(key, exp.Column) and not key.table and key.name in aliased \
+                and aliased[key.name] != key:
+            ordered.set("this", aliased[key.name].copy())
 
 
 # DuckDB's TIMESTAMP is naive (sqlglot: TIMESTAMPNTZ); every one becomes a microsecond UTC time.
@@ -128,6 +192,11 @@ def _rewrite_for_spark(tree: exp.Expression) -> exp.Expression:
         if _seconds_between(node):
             node.replace(exp.paren(exp.Sub(this=unix_seconds(node.this),
                                            expression=unix_seconds(node.expression))))
+    # sqlglot writes QUANTILE_CONT(x, q) as PERCENTILE_CONT(x, q), which Spark refuses (it
+    # takes WITHIN GROUP); Spark's PERCENTILE(x, q) is exact with the same linear interpolation.
+    for node in list(tree.find_all(exp.PercentileCont)):
+        node.replace(exp.Anonymous(this="PERCENTILE", expressions=[
+            exp.cast(node.this.copy(), "DOUBLE"), node.expression.copy()]))
     # sqlglot writes a day truncation as TRUNC(x, 'DAY'), which is NULL on Spark for every row.
     for node in list(tree.find_all(exp.DateTrunc, exp.TimestampTrunc)):
         unit = node.args.get("unit")

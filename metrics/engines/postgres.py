@@ -47,7 +47,7 @@ class PostgresEngine(Engine):
             raise WarehouseError(f"cannot connect to PostgreSQL at {url}: "
                                  f"{str(exc).strip().splitlines()[0]}") from None
 
-    def render(self, tree: exp.Expression) -> str:
+    def render(self, tree: exp.Expression, types: Mapping[str, str] | None = None) -> str:
         return render_for_psycopg(tree)
 
     def _query(self, sql: str, params: Mapping[str, object]) -> pd.DataFrame:

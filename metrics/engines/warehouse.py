@@ -5,13 +5,15 @@ definitions, validation, compilation, batching and the frames' attrs are the War
 only where the SQL runs differs. A compiled query's AST is rendered for the engine's dialect
 (metrics.engines.dialects), never its DuckDB text re-parsed.
 
-The page analyses (metrics.analysis, metrics.attribution) hand the warehouse DuckDB SQL text.
-Those whose translation tests/engines/test_analyses_on_engines.py proves equal to DuckDB's on
-every engine (PORTABLE_ANALYSES: the sidebar's lookups, the SLA response distribution and the
-pipeline velocity) are translated by sqlglot; the others (funnel, cohorts, stage velocity, SLA
-by rep, untouched MQLs, rejection reasons, campaign performance, attribution, lead journeys)
-are refused with a sentence saying they need DuckDB: a translation that runs is not yet one
-that gives the same numbers.
+The page analyses (metrics.analysis, metrics.attribution) hand the warehouse SQL text written
+as DuckDB that every engine runs with the same meaning (no GROUP BY ALL, UNPIVOT, FIRST(x
+ORDER BY …); see those modules). It is parsed once as DuckDB and rendered by sqlglot with the
+engine's overrides (metrics.engines.dialects), and ClickHouse's parameter types are taken from
+the values bound. tests/engines/test_analyses_on_engines.py proves every analysis equal to
+DuckDB's on PostgreSQL, ClickHouse and Spark. SQL the dialect layer cannot render faithfully
+(arg_min, list(x ORDER BY t)…) is refused with a sentence naming DuckDB, never approximated;
+so are the Lead scoring page's analyses (metrics.scoring, DUCKDB_ONLY_ANALYSES), whose SQL is
+not yet portable.
 """
 
 from __future__ import annotations
@@ -26,16 +28,16 @@ from metrics.build import CANONICAL_TABLES, DERIVED_TABLES, lead_column_copies, 
 from metrics.compile_cache import CompileCache
 from metrics.compiler import CompiledQuery
 from metrics.engines.base import Engine
-from metrics.engines.dialects import EngineSQLError
+from metrics.engines.dialects import EngineSQLError, parameter_types
 from metrics.errors import QueryError, WarehouseError
 from metrics.profile import count_profile
 from metrics.warehouse import Warehouse
 
 
-# Labels (metrics.analysis / attribution) of the analyses proven at parity on every engine.
-PORTABLE_ANALYSES = frozenset({"filter values", "campaigns", "campaign channels",
-                               "matching leads", "data range", "SLA response distribution",
-                               "pipeline velocity"})
+# Labels (or their starts) of analyses whose SQL is not yet written for every engine: the Lead
+# scoring page's (metrics.scoring). They are refused in a sentence rather than left to fail.
+DUCKDB_ONLY_ANALYSES = ("score profile", "MQL rule vs CRM", "MQL rule disagreements",
+                        "lift by ", "lift base")
 
 
 class EngineWarehouse(Warehouse):
@@ -47,6 +49,8 @@ class EngineWarehouse(Warehouse):
         # SQL already rendered for the engine (compiled metric queries), by text: one entry per
         # distinct query shape, the same text each time a shape is compiled again.
         self._rendered: set[str] = set()
+        # Page-analysis SQL rendered for the engine, by its DuckDB text and parameter types.
+        self._translated: dict[tuple, str] = {}
         engine.timeout_seconds = options.get("timeout_seconds", engine.timeout_seconds)
         super().__init__(engine.url, **options)
 
@@ -104,7 +108,7 @@ class EngineWarehouse(Warehouse):
     def execute(self, sql: str, params: Mapping[str, object] | None = None, *,
                 label: str = "query") -> pd.DataFrame:
         if sql not in self._rendered:
-            sql = self._translate(sql, label)
+            sql = self._translate(sql, label, params or {})
         try:
             return self.engine.execute(sql, params)
         except EngineSQLError:
@@ -118,24 +122,31 @@ class EngineWarehouse(Warehouse):
         return list(frame.columns), [tuple(None if _missing(v) else v for v in row)
                                      for row in frame.itertuples(index=False, name=None)]
 
-    def _translate(self, sql: str, label: str) -> str:
+    def _translate(self, sql: str, label: str, params: Mapping[str, object]) -> str:
         """DuckDB SQL text of a page analysis, for the engine; refused when not faithful."""
-        if label not in PORTABLE_ANALYSES:
+        if label.startswith(DUCKDB_ONLY_ANALYSES):
             raise EngineSQLError(
-                f"The {label} analysis runs on DuckDB only for now; this warehouse is on "
-                f"{self.engine.name}. Open the page on the DuckDB warehouse "
-                "(METRICS_ENGINE=duckdb:///data/warehouse.duckdb) for it; the metric tiles "
-                f"run on {self.engine.name}.")
+                f"The {label} analysis (Lead scoring page) runs on DuckDB only for now; this "
+                f"warehouse is on {self.engine.name}. Open the page on the DuckDB warehouse "
+                "(METRICS_ENGINE=duckdb:///data/warehouse.duckdb) for it; every other page "
+                f"runs on {self.engine.name}.")
+        types = parameter_types(params)
+        key = (sql, tuple(sorted(types.items())))
+        if key in self._translated:
+            return self._translated[key]
         try:
             statements = sqlglot.parse(sql, read="duckdb")
             if len(statements) != 1 or statements[0] is None:
                 raise EngineSQLError("not exactly one statement")
-            return self.engine.render(statements[0])
+            rendered = self.engine.render(statements[0], types)
         except (sqlglot.errors.SqlglotError, EngineSQLError) as exc:
             raise EngineSQLError(
-                f"{label} is written for DuckDB and cannot run on {self.engine.name} "
-                f"({str(exc).splitlines()[0]}); open this page on the DuckDB warehouse "
+                f"The {label} analysis is written for DuckDB and cannot run on "
+                f"{self.engine.name} with the same numbers ({str(exc).splitlines()[0]}); open "
+                "this page on the DuckDB warehouse "
                 "(METRICS_ENGINE=duckdb:///data/warehouse.duckdb).") from None
+        self._translated[key] = rendered
+        return rendered
 
 
 def _missing(value: object) -> bool:
