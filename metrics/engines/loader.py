@@ -37,8 +37,9 @@ _SCRATCH = ("stage_firsts", "lifecycle_base", "sla_frame", "campaign_spans", "ca
 
 def publish_warehouse(source: Path | str, engine: Engine, *, model: StageModel | None = None
                       ) -> dict[str, int]:
-    """Copy the canonical tables of the DuckDB warehouse at `source` to `engine`, then build
-    the derived tables on the engine. Returns {table: rows} of what was published."""
+    """Copy the canonical tables of the DuckDB warehouse at `source` to `engine` in bulk
+    (PostgreSQL: COPY streamed from DuckDB; ClickHouse and Spark: Parquet files DuckDB writes),
+    then build the derived tables on the engine. Returns {table: rows} of what was published."""
     source = Path(source)
     if not source.exists():
         raise WarehouseError(f"there is no warehouse at {source} to publish; build one with "
@@ -52,13 +53,18 @@ def publish_warehouse(source: Path | str, engine: Engine, *, model: StageModel |
             types = schema[table]
             select = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' if t == "VARCHAR" else f'"{c}"'
                                for c, t in types.items())
-            data = con.sql(f"SELECT {select} FROM {table}").to_arrow_table()
-            engine.load_table(table, data, types)
-            counts[table] = data.num_rows
+            engine.load_from_duckdb(table, con, f"SELECT {select} FROM {table}", types)
+            counts[table] = con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     finally:
         con.close()
     build_on_engine(engine, as_of=as_of, source=source_name, model=model)
     return counts
+
+
+def published_tables() -> tuple[str, ...]:
+    """The tables publish_warehouse leaves on an engine (to drop them all again)."""
+    return (*CANONICAL_TABLES, "lead_lifecycle", "opportunity_lifecycle", "campaign_spend",
+            "warehouse_meta", *_SCRATCH)
 
 
 def _literal_time(moment: dt.datetime) -> exp.Expression:
