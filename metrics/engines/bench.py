@@ -101,7 +101,8 @@ def engine_for_bench(url: str) -> Iterator[str]:
     sys.path.insert(0, str(tests))
     from engine_servers import spark_cluster
 
-    with spark_cluster() as started:
+    # Sized for a 10M-lead warehouse on one machine: one worker, 2 cores, 6 GiB.
+    with spark_cluster(memory="6g", executor_memory="5g", partitions=8) as started:
         yield started
 
 
@@ -140,7 +141,7 @@ def run_engine_bench(args: argparse.Namespace) -> int:
                 name = engine_name(url)
                 engine = open_engine(url)
                 started = time.perf_counter()
-                publish_warehouse(path, engine)
+                publish_warehouse(path, engine, log=log)
                 published = time.perf_counter() - started
                 log(f"{name}: {leads:,} leads published and built in {published:.1f} s")
                 try:
