@@ -140,11 +140,11 @@ def run_engine_bench(args: argparse.Namespace) -> int:
             with engine_for_bench(given) as url:
                 name = engine_name(url)
                 engine = open_engine(url)
-                started = time.perf_counter()
-                publish_warehouse(path, engine, log=log)
-                published = time.perf_counter() - started
-                log(f"{name}: {leads:,} leads published and built in {published:.1f} s")
                 try:
+                    started = time.perf_counter()
+                    publish_warehouse(path, engine, log=log)
+                    published = time.perf_counter() - started
+                    log(f"{name}: {leads:,} leads published and built in {published:.1f} s")
                     wh = metrics.open_warehouse(engine=url, timeout_seconds=BENCH_TIMEOUT_SECONDS)
                     rows[name] = {"publish and build": published,
                                   **measure_engine(wh, args.repeat, log)}

@@ -52,7 +52,10 @@ class ClickHouseEngine(Engine):
             raise WarehouseError(f"cannot open chdb at {self._path}: {exc}") from None
 
     def _settings(self, *, read_only: bool) -> str:
-        settings = dict(SETTINGS, max_execution_time=int(max(1, self.timeout_seconds)))
+        # Reads stop at the query time limit; a build statement (a CREATE ... AS SELECT over
+        # the whole warehouse) is a batch job and runs to its end, as on the other engines.
+        limit = int(max(1, self.timeout_seconds)) if read_only else 0
+        settings = dict(SETTINGS, max_execution_time=limit)
         if read_only:
             settings["readonly"] = 2  # reads only; settings of the query itself still allowed
         return " SETTINGS " + ", ".join(f"{k} = {v}" for k, v in settings.items())
