@@ -136,8 +136,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="only measure the Overview while others run heavy breakdowns, with "
                             "and without the cap on concurrent heavy work (first --leads size)")
     bench.add_argument("--engine", action="append", default=[], metavar="URL",
-                       help="also time the overview on this engine (repeatable; "
+                       help="also time the overview, a filter change and each page's analyses "
+                       "on this engine (repeatable; spark://auto starts a local Spark cluster; "
                        "metrics.engines.bench), beside DuckDB")
+    bench.add_argument("--skip-duckdb", action="store_true",
+                       help="with --engine: do not measure DuckDB again (one engine per run)")
     bench.set_defaults(func=run_bench_command)
 
 

@@ -89,9 +89,10 @@ def _wait_for_port(port: int, process: subprocess.Popen, what: str, log: Path,
 
 
 @contextlib.contextmanager
-def spark_cluster() -> Iterator[str]:
-    """A standalone Spark master and one worker on 127.0.0.1; yields the engine URL (with a
-    warehouse directory both the driver and the executors read)."""
+def spark_cluster(*, memory: str = "2g", executor_memory: str = "1g",
+                  partitions: int = 2) -> Iterator[str]:
+    """A standalone Spark master and one worker (2 cores, `memory`) on 127.0.0.1; yields the
+    engine URL (with a warehouse directory both the driver and the executors read)."""
     root = Path(tempfile.mkdtemp(prefix="handoff-spark-"))
     home = spark_home()
     env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1",
@@ -112,13 +113,14 @@ def spark_cluster() -> Iterator[str]:
             [spark_class, "org.apache.spark.deploy.worker.Worker",
              f"spark://127.0.0.1:{master_port}", "--host", "127.0.0.1", "--port",
              str(worker_port), "--webui-port", str(free_port()), "--cores", "2",
-             "--memory", "2g"],
+             "--memory", memory],
             env=env, stdout=worker_log.open("w"), stderr=subprocess.STDOUT))
         _wait_for_port(worker_port, processes[1], "the Spark worker", worker_log)
         os.environ.setdefault("SPARK_HOME", str(home))
         yield (f"spark://127.0.0.1:{master_port}?spark.sql.warehouse.dir={root / 'warehouse'}"
-               "&spark.executor.memory=1g&spark.sql.shuffle.partitions=2"
-               "&spark.default.parallelism=2")
+               f"&spark.executor.memory={executor_memory}"
+               f"&spark.sql.shuffle.partitions={partitions}"
+               f"&spark.default.parallelism={partitions}")
     finally:
         for process in reversed(processes):
             process.terminate()

@@ -253,6 +253,51 @@ def show_impact(old: tuple[data.MetricResult, data.MetricResult],
     })
 
 
+@st.cache_data(ttl=data.CACHE_TTL, max_entries=100,
+               show_spinner="Running the draft on the other configured engines…")
+def _engine_checks(stamp, name: str, version: int, text: str, start, end, where,
+                   reference, own_engine: str) -> list[dict]:
+    from dataclasses import asdict
+
+    from metrics.engines.crosscheck import check_on_engines
+
+    defn = parse_definition(text, source=f"{name} draft", version=version, expected_name=name)
+    return [asdict(c) for c in check_on_engines(defn, start=start, end=end, where=where,
+                                                reference=reference, exclude=own_engine)]
+
+
+def show_engine_checks(defn: MetricDefinition, selection: Selection,
+                       draft_total: data.MetricResult) -> str | None:
+    """The draft's whole-period number on every other configured engine beside this
+    warehouse's (metrics.engines.crosscheck), as a short table; returns the sentence that
+    blocks the proposal when an engine gives another number, else None."""
+    from metrics.engines.crosscheck import DIFFERENT, EngineCheck, blocking_reason, \
+        configured_engine_urls
+
+    own_engine = data.get_warehouse().engine_url
+    if not draft_total.ok or not configured_engine_urls(exclude=own_engine):
+        return None
+    reference = _total_value(draft_total)
+    reference = None if reference is None or pd.isna(reference) else float(reference)
+    checks = [EngineCheck(**c) for c in _engine_checks(
+        data.warehouse_stamp(), defn.name, defn.version, defn.text, selection.start,
+        selection.end, selection.where, reference, own_engine)]
+    unit = draft_total.meta.get("unit", defn.unit)
+    st.markdown("**The draft on the other engines** (whole period, same filters)")
+    table = pd.DataFrame({
+        "Engine": [c.engine for c in checks],
+        "Draft's value there": [format_value(c.value, unit) for c in checks],
+        "Here (DuckDB)": [format_value(reference, unit)] * len(checks),
+        "Same number?": [c.verdict + (f": {c.detail}" if c.detail and c.verdict != DIFFERENT
+                                      else "") for c in checks],
+    })
+    st.dataframe(table, hide_index=True, key="editor-engine-checks")
+    reason = blocking_reason(checks, defn.name)
+    if reason:
+        st.error(escape_markdown(reason), icon=":material/block:")
+    return reason
+
+
 def show_result_preview(result: data.MetricResult, *, key: str) -> None:
     """The draft's own rows on the sidebar's filters (what the explorer would show)."""
     if not result.ok:

@@ -41,6 +41,7 @@ check = check_draft(text, name=name, schema=data.get_warehouse().schema,
 view.show_check(check, text)
 
 preview_refusal = view.draft_refusal(user, name)
+engine_block = None  # the sentence when another engine gives the draft another number
 if check.valid and not check.unchanged:
     st.subheader("Impact preview")
     if preview_refusal:
@@ -54,6 +55,7 @@ if check.valid and not check.unchanged:
         view.show_impact(view.version_results(name, active.version, selection), draft,
                          defn=check.definition, old_name=f"v{active.version}", new_name="draft",
                          new_role="", selection=selection, key="editor")
+        engine_block = view.show_engine_checks(check.definition, selection, draft[1])
         if name == RULE_NAME:
             show_rule_impact(active, check.definition, selection,
                              old_name=f"v{active.version} (active)", new_name="Draft")
@@ -80,8 +82,12 @@ else:
                                   "touched it")
         st.form_submit_button(
             f"Propose v{next_version}", type="primary", icon=":material/send:",
-            disabled=bool(duplicate) or not check.proposable, on_click=view.propose,
+            disabled=bool(duplicate) or bool(engine_block) or not check.proposable,
+            on_click=view.propose,
             args=(name, user, view.text_key(name, active.version), "propose-reason"))
     if not check.proposable:
         st.caption("Propose is available once the draft is valid and differs from the active "
                    "version.")
+    elif engine_block:
+        st.caption("Propose is available once the draft gives the same number on every "
+                   "configured engine (see the impact preview above).")

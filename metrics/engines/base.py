@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import os
+import tempfile
 import threading
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -12,6 +14,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlglot import exp
 
 from metrics.engines.dialects import column_type, render
@@ -22,8 +25,8 @@ NUMERIC_RESULT_COLUMNS = ("value", "numerator", "denominator")
 
 
 class Engine:
-    """One connection to a SQL engine. Subclasses set `name` and `dialect` and implement the
-    four `_` methods; queries are serialised by a lock (one connection per engine object)."""
+    """One connection to a SQL engine. Subclasses set `name` and `dialect` and implement
+    `_query`, `_command`, `_columns` and `_load_parquet` (or `_load` and `_load_from_duckdb`); queries are serialised by a lock (one connection per engine object)."""
 
     name = "engine"
     dialect = "duckdb"
@@ -40,8 +43,32 @@ class Engine:
     def _command(self, sql: str) -> None:
         raise NotImplementedError
 
-    def _load(self, table: str, data: pa.Table, types: Mapping[str, str]) -> None:
+    def _load_parquet(self, table: str, path: str, types: Mapping[str, str]) -> None:
+        """Create `table` with the columns of `types` (engine type names) from a Parquet file
+        (ClickHouse and Spark; PostgreSQL streams rows through COPY instead, see `_load`)."""
         raise NotImplementedError
+
+    def _load(self, table: str, data: pa.Table | pa.RecordBatchReader,
+              types: Mapping[str, str]) -> None:
+        """Create and fill `table` from Arrow data (default: through a Parquet file)."""
+        with tempfile.TemporaryDirectory(prefix=f"handoff-{self.name}-load-") as scratch:
+            path = os.path.join(scratch, f"{table}.parquet")
+            if isinstance(data, pa.RecordBatchReader):
+                with pq.ParquetWriter(path, data.schema) as writer:
+                    for batch in data:
+                        writer.write_batch(batch)
+            else:
+                pq.write_table(data, path)
+            self._load_parquet(table, path, types)
+
+    def _load_from_duckdb(self, table: str, con, select_sql: str,
+                          types: Mapping[str, str]) -> None:
+        """Create and fill `table` from a DuckDB query; by default DuckDB writes the rows to a
+        Parquet file the engine reads (deleted afterwards), so no row passes through Python."""
+        with tempfile.TemporaryDirectory(prefix=f"handoff-{self.name}-load-") as scratch:
+            path = os.path.join(scratch, f"{table}.parquet")
+            con.execute(f"COPY ({select_sql}) TO '{path}' (FORMAT parquet)")
+            self._load_parquet(table, path, types)
 
     def _columns(self) -> list[tuple[str, str, str]]:
         """(table, column, engine type) of every table of the engine's current database."""
@@ -88,10 +115,21 @@ class Engine:
 
     def load_table(self, table: str, data: pa.Table, types: Mapping[str, str]) -> None:
         """(Re)create `table` with the columns of `types` (DuckDB type names) filled from `data`."""
+        self._bulk_load(table, types, lambda engine_types: self._load(
+            table, data.select(list(types)), engine_types))
+
+    def load_from_duckdb(self, table: str, con, select_sql: str, types: Mapping[str, str]) -> None:
+        """(Re)create `table` with the columns of `types` (DuckDB type names) filled with the
+        rows of `select_sql` run on the DuckDB connection `con`, in bulk and streamed (the
+        whole table is never in this process's memory)."""
+        self._bulk_load(table, types, lambda engine_types: self._load_from_duckdb(
+            table, con, select_sql, engine_types))
+
+    def _bulk_load(self, table: str, types: Mapping[str, str], load) -> None:
         self.drop_table(table)
         with self.lock:
             try:
-                self._load(table, data, {c: column_type(t, self.dialect) for c, t in types.items()})
+                load({c: column_type(t, self.dialect) for c, t in types.items()})
             except Exception as exc:
                 message = str(exc).strip().split("\n")[0][:500]
                 raise WarehouseError(f"cannot load {table} into {self.name}: {message}") from None

@@ -12,13 +12,10 @@ a SELECT alias is the column.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from metrics.engines.base import Engine, url_path
 from metrics.errors import QueryTimeout, WarehouseError
@@ -55,7 +52,10 @@ class ClickHouseEngine(Engine):
             raise WarehouseError(f"cannot open chdb at {self._path}: {exc}") from None
 
     def _settings(self, *, read_only: bool) -> str:
-        settings = dict(SETTINGS, max_execution_time=int(max(1, self.timeout_seconds)))
+        # Reads stop at the query time limit; a build statement (a CREATE ... AS SELECT over
+        # the whole warehouse) is a batch job and runs to its end, as on the other engines.
+        limit = int(max(1, self.timeout_seconds)) if read_only else 0
+        settings = dict(SETTINGS, max_execution_time=limit)
         if read_only:
             settings["readonly"] = 2  # reads only; settings of the query itself still allowed
         return " SETTINGS " + ", ".join(f"{k} = {v}" for k, v in settings.items())
@@ -78,14 +78,12 @@ class ClickHouseEngine(Engine):
     def _create_as_sql(self, table: str, select_sql: str) -> str:
         return f"CREATE TABLE {table} ENGINE = MergeTree ORDER BY tuple() AS {select_sql}"
 
-    def _load(self, table: str, data: pa.Table, types: Mapping[str, str]) -> None:
+    def _load_parquet(self, table: str, path: str, types: Mapping[str, str]) -> None:
         columns = ", ".join(f"`{c}` {t}" for c, t in types.items())
         self.conn.query(f"CREATE TABLE {table} ({columns}) ENGINE = MergeTree ORDER BY tuple()")
-        with tempfile.TemporaryDirectory(prefix="handoff-chdb-") as scratch:
-            path = os.path.join(scratch, f"{table}.parquet")
-            pq.write_table(data.select(list(types)), path)
-            self.conn.query(f"INSERT INTO {table} SELECT * FROM file('{path}', Parquet)"
-                            + self._settings(read_only=False))
+        names = ", ".join(f"`{c}`" for c in types)
+        self.conn.query(f"INSERT INTO {table} ({names}) SELECT {names} FROM file('{path}', Parquet)"
+                        + self._settings(read_only=False))
 
     def _columns(self) -> list[tuple[str, str, str]]:
         frame = self.conn.query("SELECT table, name, type FROM system.columns "

@@ -11,6 +11,8 @@ Python as the DuckDB build does, and loaded as a table to join.
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -35,15 +37,20 @@ from metrics.model import StageModel, load_model
 _SCRATCH = ("stage_firsts", "lifecycle_base", "sla_frame", "campaign_spans", "calendar_days")
 
 
-def publish_warehouse(source: Path | str, engine: Engine, *, model: StageModel | None = None
-                      ) -> dict[str, int]:
-    """Copy the canonical tables of the DuckDB warehouse at `source` to `engine`, then build
-    the derived tables on the engine. Returns {table: rows} of what was published."""
+def publish_warehouse(source: Path | str, engine: Engine, *, model: StageModel | None = None,
+                      log: Callable[[str], None] = lambda line: None) -> dict[str, int]:
+    """Copy the canonical tables of the DuckDB warehouse at `source` to `engine` in bulk
+    (PostgreSQL: COPY streamed from DuckDB; ClickHouse and Spark: Parquet files DuckDB writes),
+    then build the derived tables on the engine. Returns {table: rows} of what was published;
+    `log` hears how long each step took."""
     source = Path(source)
     if not source.exists():
         raise WarehouseError(f"there is no warehouse at {source} to publish; build one with "
                              "`python -m metrics demo` or `python -m metrics ingest DIR`.")
+    # No progress bar: the engine's own output is what a publish prints.
     con = duckdb.connect(str(source), read_only=True)
+    con.execute("SET enable_progress_bar = false")
+    started = time.perf_counter()
     try:
         schema = table_schema(con)
         as_of, source_name = con.execute("SELECT as_of, source FROM warehouse_meta").fetchall()[0]
@@ -52,13 +59,21 @@ def publish_warehouse(source: Path | str, engine: Engine, *, model: StageModel |
             types = schema[table]
             select = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' if t == "VARCHAR" else f'"{c}"'
                                for c, t in types.items())
-            data = con.sql(f"SELECT {select} FROM {table}").to_arrow_table()
-            engine.load_table(table, data, types)
-            counts[table] = data.num_rows
+            engine.load_from_duckdb(table, con, f"SELECT {select} FROM {table}", types)
+            counts[table] = con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     finally:
         con.close()
-    build_on_engine(engine, as_of=as_of, source=source_name, model=model)
+    log(f"  canonical tables copied to {engine.name} in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    build_on_engine(engine, as_of=as_of, source=source_name, model=model, log=log)
+    log(f"  derived tables built on {engine.name} in {time.perf_counter() - started:.1f} s")
     return counts
+
+
+def published_tables() -> tuple[str, ...]:
+    """The tables publish_warehouse leaves on an engine (to drop them all again)."""
+    return (*CANONICAL_TABLES, "lead_lifecycle", "opportunity_lifecycle", "campaign_spend",
+            "warehouse_meta", *_SCRATCH)
 
 
 def _literal_time(moment: dt.datetime) -> exp.Expression:
@@ -74,7 +89,8 @@ def _select(sql: str, **expressions: exp.Expression) -> exp.Query:
 
 
 def build_on_engine(engine: Engine, *, as_of: dt.datetime, source: str,
-                    model: StageModel | None = None) -> None:
+                    model: StageModel | None = None,
+                    log: Callable[[str], None] = lambda line: None) -> None:
     """Build lead_lifecycle, opportunity_lifecycle, campaign_spend and warehouse_meta on the
     engine from its canonical tables, with the same columns and values as metrics.build."""
     model = model or load_model()
@@ -143,6 +159,7 @@ def build_on_engine(engine: Engine, *, as_of: dt.datetime, source: str,
         LEFT JOIN sales_touch s ON s.lead_id = l.lead_id
         LEFT JOIN marketing_touch m ON m.lead_id = l.lead_id
         LEFT JOIN opps o ON o.lead_id = l.lead_id"""))
+    sla_started = time.perf_counter()
     mqls = engine.execute(engine.render(_select(
         "SELECT lead_id, segment, first_mql_at, first_sales_touch_at FROM lifecycle_base "
         "WHERE first_mql_at IS NOT NULL")))
@@ -152,6 +169,8 @@ def build_on_engine(engine: Engine, *, as_of: dt.datetime, source: str,
                                                         preserve_index=False),
                       {"lead_id": "VARCHAR", "sla_hours": "DOUBLE",
                        "sla_deadline_at": "TIMESTAMP", "response_business_hours": "DOUBLE"})
+    log(f"  SLA clock ({len(mqls):,} MQLs read back, computed in Python, loaded) in "
+        f"{time.perf_counter() - sla_started:.1f} s")
     base_columns = list(engine.columns()["lifecycle_base"])
     engine.create_table_as("lead_lifecycle", _select(f"""
         SELECT {", ".join(f"b.{c} AS {c}" for c in base_columns)},

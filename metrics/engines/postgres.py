@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlglot import exp
 
 from metrics.engines.base import Engine
@@ -14,6 +16,8 @@ from metrics.errors import QueryTimeout, WarehouseError
 
 # A placeholder's stand-in while the rest of the SQL gets its '%' doubled for psycopg.
 _MARK = "\x00"
+# Rows per Arrow batch streamed into COPY: a few MB of CSV at a time.
+_COPY_BATCH_ROWS = 100_000
 
 
 def render_for_psycopg(tree: exp.Expression, *, pretty: bool = False) -> str:
@@ -67,15 +71,30 @@ class PostgresEngine(Engine):
     def _command(self, sql: str) -> None:
         self.conn.execute(sql)
 
-    def _load(self, table: str, data: pa.Table, types: Mapping[str, str]) -> None:
+    def _load(self, table: str, data: pa.Table | pa.RecordBatchReader,
+              types: Mapping[str, str]) -> None:
+        """COPY the rows in as CSV, one Arrow batch at a time: Arrow's CSV writer quotes every
+        string (so '' stays '' and an unquoted empty field is NULL), writes doubles in their
+        shortest exact form and times to the microsecond, which PostgreSQL reads back exactly."""
         columns = ", ".join(f'"{c}" {t}' for c, t in types.items())
+        batches = data if isinstance(data, pa.RecordBatchReader) else data.to_batches(_COPY_BATCH_ROWS)
         with self.conn.transaction():
             self.conn.execute(f"CREATE TABLE {table} ({columns})")
             names = ", ".join(f'"{c}"' for c in types)
-            with self.conn.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for batch in data.select(list(types)).to_batches(50_000):
-                    for row in zip(*(col.to_pylist() for col in batch.columns)):
-                        copy.write_row(row)
+            with self.conn.cursor().copy(f"COPY {table} ({names}) FROM STDIN (FORMAT csv)") as copy:
+                for batch in batches:
+                    sink = io.BytesIO()
+                    pa_csv.write_csv(batch, sink, pa_csv.WriteOptions(include_header=False))
+                    copy.write(sink.getbuffer())
+
+    def _load_from_duckdb(self, table: str, con, select_sql: str,
+                          types: Mapping[str, str]) -> None:
+        # A cursor of its own, so the stream never holds up the caller's connection.
+        cursor = con.cursor()
+        try:
+            self._load(table, cursor.sql(select_sql).to_arrow_reader(_COPY_BATCH_ROWS), types)
+        finally:
+            cursor.close()
 
     def _columns(self) -> list[tuple[str, str, str]]:
         rows = self.conn.execute("""

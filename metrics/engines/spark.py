@@ -8,15 +8,11 @@ Times are naive UTC: the session time zone is UTC, and published timestamps are 
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from metrics.engines.base import Engine
 from metrics.errors import QueryTimeout, WarehouseError
@@ -101,16 +97,13 @@ class SparkEngine(Engine):
     def _create_as_sql(self, table: str, select_sql: str) -> str:
         return f"CREATE TABLE {table} USING parquet AS {select_sql}"
 
-    def _load(self, table: str, data: pa.Table, types: Mapping[str, str]) -> None:
-        # Through a Parquet file the executors read, not through the driver's memory; the
-        # CREATE TABLE has copied it when it returns. (On a real cluster the scratch folder
-        # must be storage the executors share: spark.local.dir or a mounted path.)
-        with tempfile.TemporaryDirectory(prefix="handoff-spark-load-") as scratch:
-            path = os.path.join(scratch, f"{table}.parquet")
-            pq.write_table(data.select(list(types)), path)
-            columns = ", ".join(f"CAST(`{c}` AS {t}) AS `{c}`" for c, t in types.items())
-            self._command(f"CREATE TABLE {table} USING parquet AS "
-                          f"SELECT {columns} FROM parquet.`{path}`")
+    def _load_parquet(self, table: str, path: str, types: Mapping[str, str]) -> None:
+        # The executors read the file, not the driver; the CREATE TABLE has copied it when it
+        # returns. (On a real cluster the scratch folder must be storage the executors share:
+        # TMPDIR on a mounted path.)
+        columns = ", ".join(f"CAST(`{c}` AS {t}) AS `{c}`" for c, t in types.items())
+        self._command(f"CREATE TABLE {table} USING parquet AS "
+                      f"SELECT {columns} FROM parquet.`{path}`")
 
     def _columns(self) -> list[tuple[str, str, str]]:
         found = []
