@@ -267,10 +267,12 @@ def _engine_checks(stamp, name: str, version: int, text: str, start, end, where,
 
 
 def show_engine_checks(defn: MetricDefinition, selection: Selection,
-                       draft_total: data.MetricResult) -> str | None:
-    """The draft's whole-period number on every other configured engine beside this
-    warehouse's (metrics.engines.crosscheck), as a short table; returns the sentence that
-    blocks the proposal when an engine gives another number, else None."""
+                       draft_total: data.MetricResult, *, key: str = "editor",
+                       subject: str = "draft", action: str = "proposed") -> str | None:
+    """The draft's (or proposed version's) whole-period number on every other configured
+    engine beside this warehouse's (metrics.engines.crosscheck), as a short table; returns the
+    sentence that blocks proposing or approving it when an engine gives another number."""
+    from metrics.engines import engine_name
     from metrics.engines.crosscheck import DIFFERENT, EngineCheck, blocking_reason, \
         configured_engine_urls
 
@@ -283,16 +285,17 @@ def show_engine_checks(defn: MetricDefinition, selection: Selection,
         data.warehouse_stamp(), defn.name, defn.version, defn.text, selection.start,
         selection.end, selection.where, reference, own_engine)]
     unit = draft_total.meta.get("unit", defn.unit)
-    st.markdown("**The draft on the other engines** (whole period, same filters)")
+    here = "DuckDB" if engine_name(own_engine) == "duckdb" else engine_name(own_engine)
+    st.markdown(f"**The {subject} on the other engines** (whole period, same filters)")
     table = pd.DataFrame({
         "Engine": [c.engine for c in checks],
-        "Draft's value there": [format_value(c.value, unit) for c in checks],
-        "Here (DuckDB)": [format_value(reference, unit)] * len(checks),
+        "Value there": [format_value(c.value, unit) for c in checks],
+        f"Here ({here})": [format_value(reference, unit)] * len(checks),
         "Same number?": [c.verdict + (f": {c.detail}" if c.detail and c.verdict != DIFFERENT
                                       else "") for c in checks],
     })
-    st.dataframe(table, hide_index=True, key="editor-engine-checks")
-    reason = blocking_reason(checks, defn.name)
+    st.dataframe(table, hide_index=True, key=f"{key}-engine-checks")
+    reason = blocking_reason(checks, defn.name, action=action, here=here)
     if reason:
         st.error(escape_markdown(reason), icon=":material/block:")
     return reason
@@ -562,12 +565,19 @@ def show_proposal(item: dict, selection: Selection, user: str | None) -> None:
                          icon=":material/difference:", expanded=True):
             show_diff(catalog.diff(name, base, version) if base else
                       text_diff_new(defn.text, name, version))
+        # The number on every other configured engine, checked again now: the data there may
+        # have changed since it was proposed, and a version that answers otherwise on one of
+        # them is never approved silently.
+        engine_block = show_engine_checks(defn, selection, version_results(
+            name, version, selection)[1], key=widget_key("engines", name, version),
+            subject=f"v{version}", action="approved")
         comment_key = widget_key("comment", name, version)
         st.text_input("Comment (required to reject)", key=comment_key)
         buttons = st.container(horizontal=True)
         buttons.button(f"Approve for {approving[0]}" if approving else "Approve", type="primary",
                        icon=":material/check:", key=widget_key("approve", name, version),
-                       disabled=bool(item["stale"] or not approving), on_click=decide,
+                       disabled=bool(item["stale"] or not approving or engine_block),
+                       on_click=decide,
                        args=(name, version, user, "approve", comment_key))
         buttons.button("Reject", icon=":material/close:", key=widget_key("reject", name, version),
                       on_click=decide, args=(name, version, user, "reject", comment_key))

@@ -127,8 +127,10 @@ def check_on_engines(defn: MetricDefinition, *, start: dt.datetime, end: dt.date
                             timeout_seconds=timeout_seconds) for url in urls]
 
 
-def blocking_reason(checks: list[EngineCheck], metric: str) -> str | None:
-    """The sentence that stops a proposal whose number differs on an engine, else None.
+def blocking_reason(checks: list[EngineCheck], metric: str, *, action: str = "proposed",
+                    here: str = "DuckDB") -> str | None:
+    """The sentence that stops proposing (or approving: `action`) a version whose number
+    differs on an engine, else None.
 
     >>> blocking_reason([EngineCheck("postgres", "u", 2.0, DIFFERENT)], "won_deals")
     'won_deals gives another number on postgres than on DuckDB over the same period and filters: it cannot be proposed until the definition means the same on every engine (look for engine-specific functions, rounding or text comparisons).'
@@ -136,7 +138,7 @@ def blocking_reason(checks: list[EngineCheck], metric: str) -> str | None:
     differing = [c.engine for c in checks if c.verdict == DIFFERENT]
     if not differing:
         return None
-    return (f"{metric} gives another number on {', '.join(differing)} than on DuckDB over the "
-            "same period and filters: it cannot be proposed until the definition means the "
+    return (f"{metric} gives another number on {', '.join(differing)} than on {here} over the "
+            f"same period and filters: it cannot be {action} until the definition means the "
             "same on every engine (look for engine-specific functions, rounding or text "
             "comparisons).")
