@@ -16,9 +16,12 @@ spent inside the warehouse's public calls (compile and execute), outermost calls
 from __future__ import annotations
 
 import argparse
+import atexit
 import functools
 import json
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -58,6 +61,14 @@ class EngineClock:
                         self.seconds += time.perf_counter() - started
                         self.calls += 1
         return timed
+
+
+def scratch_folder(prefix: str) -> Path:
+    """A temporary folder for one bench worker process (its catalog, a server's log), removed
+    when the process exits: every worker made one and left it behind in /tmp."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 @contextmanager

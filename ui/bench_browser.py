@@ -28,11 +28,11 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
+from metrics.bench_first import scratch_folder
 from metrics.errors import QueryError
 from metrics.paths import REPO_ROOT
 
@@ -201,7 +201,7 @@ def measure_browser(warehouse: Path, sessions: int = SESSIONS) -> dict:
     except ImportError:
         raise QueryError("the browser bench needs Playwright: pip install -r "
                          "requirements-dev.txt.") from None
-    folder = Path(tempfile.mkdtemp(prefix="handoff-bench-browser-"))
+    folder = scratch_folder("handoff-bench-browser-")
     port = _free_port()
     env = {**os.environ, "METRICS_WAREHOUSE": str(warehouse),
            "METRICS_CATALOG": str(folder / "catalog.sqlite")}

@@ -17,11 +17,10 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from metrics.bench_first import engine_clock
+from metrics.bench_first import engine_clock, scratch_folder
 from metrics.paths import REPO_ROOT
 
 APP = REPO_ROOT / "app.py"
@@ -60,7 +59,7 @@ def measure(path: Path, page: str, *, warm: bool) -> dict:
 
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     config.set_option("client.showErrorDetails", "full")
-    folder = Path(tempfile.mkdtemp(prefix="handoff-bench-first-"))
+    folder = scratch_folder("handoff-bench-first-")
     os.environ["METRICS_WAREHOUSE"] = str(path)
     os.environ["METRICS_CATALOG"] = str(folder / "catalog.sqlite")
     params: dict[str, object] = {}

@@ -11,7 +11,6 @@ import ast
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from metrics.bench import (
     timed,
     worker_main,
 )
+from metrics.bench_first import scratch_folder
 from metrics.paths import REPO_ROOT
 
 APP = REPO_ROOT / "app.py"
@@ -35,7 +35,7 @@ APP = REPO_ROOT / "app.py"
 def measure(path: Path, *, repeat: int) -> dict:
     """Cached overview calls and every page, against the warehouse at `path`."""
     config.set_option("client.showErrorDetails", "full")  # say why a page failed, unredacted
-    folder = Path(tempfile.mkdtemp(prefix="handoff-bench-app-"))
+    folder = scratch_folder("handoff-bench-app-")
     os.environ["METRICS_WAREHOUSE"] = str(path)
     os.environ["METRICS_CATALOG"] = str(folder / "catalog.sqlite")
     out = {"overview_cached": measure_cached_overview(repeat), "pages": measure_pages(repeat)}
