@@ -268,7 +268,7 @@ def _engine_checks(stamp, name: str, version: int, text: str, start, end, where,
 
 def show_engine_checks(defn: MetricDefinition, selection: Selection,
                        draft_total: data.MetricResult, *, key: str = "editor",
-                       subject: str = "draft", action: str = "proposed") -> str | None:
+                       subject: str = "the draft", action: str = "proposed") -> str | None:
     """The draft's (or proposed version's) whole-period number on every other configured
     engine beside this warehouse's (metrics.engines.crosscheck), as a short table; returns the
     sentence that blocks proposing or approving it when an engine gives another number."""
@@ -286,7 +286,7 @@ def show_engine_checks(defn: MetricDefinition, selection: Selection,
         selection.end, selection.where, reference, own_engine)]
     unit = draft_total.meta.get("unit", defn.unit)
     here = "DuckDB" if engine_name(own_engine) == "duckdb" else engine_name(own_engine)
-    st.markdown(f"**The {subject} on the other engines** (whole period, same filters)")
+    st.markdown(f"**Other engines** ({subject}, whole period, same filters)")
     table = pd.DataFrame({
         "Engine": [c.engine for c in checks],
         "Value there": [format_value(c.value, unit) for c in checks],
