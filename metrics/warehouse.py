@@ -7,7 +7,6 @@ import datetime as dt
 import functools
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -171,11 +170,6 @@ _GRAIN_STEP = {
     "month": pd.DateOffset(months=1), "quarter": pd.DateOffset(months=3),
     "year": pd.DateOffset(years=1),
 }
-
-
-# Shared by every batch of the process: a scorecard has about five groups, and a server's
-# sessions take turns rather than each starting threads of its own.
-_GROUP_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="metric-batch")
 
 
 @dataclass(frozen=True)
@@ -402,10 +396,6 @@ class Warehouse:
                              "versions live in the catalog (--catalog).")
         return defs[name]
 
-    # Whether a batch's groups may run at once (DuckDB: one cursor each; another engine's
-    # connection may serialise them, or not be shared by threads).
-    concurrent_groups = True
-
     def prepare(self, defn: MetricDefinition) -> _Prepared:
         """Validate a definition against this warehouse's schema (cached per text)."""
         key = (defn.name, defn.version, defn.text)
@@ -497,32 +487,19 @@ class Warehouse:
             key = prepared.validated.batch_key
             groups.setdefault(key if key is not None else ("alone", defn.name), []).append(
                 (defn, prepared))
-        def answer(group: list[tuple[MetricDefinition, _Prepared]]
-                   ) -> dict[str, WindowResults | MetricError]:
+        for group in groups.values():
             if len(group) > 1:
                 try:
-                    return self._batch(group, windows, trend, grain, where)
+                    results.update(self._batch(group, windows, trend, grain, where))
+                    continue
                 except MetricError:
                     pass  # answered one by one below, so each metric reports its own error
-            answered: dict[str, WindowResults | MetricError] = {}
             for defn, _ in group:
                 try:
-                    answered[defn.name] = self.query_windows(defn, windows=windows, trend=trend,
-                                                             grain=grain, where=where)
+                    results[defn.name] = self.query_windows(defn, windows=windows, trend=trend,
+                                                            grain=grain, where=where)
                 except MetricError as exc:
-                    answered[defn.name] = exc
-            return answered
-
-        # The groups read different tables or rows, so their statements run side by side on
-        # cursors of their own: the small ones (a few ms, mostly fixed cost) then hide behind
-        # the largest instead of queueing after it (the batch took 2.1x one raw pass warm,
-        # sequentially).
-        if self.concurrent_groups and len(groups) > 1:
-            for answered in _GROUP_POOL.map(answer, groups.values()):
-                results.update(answered)
-        else:
-            for group in groups.values():
-                results.update(answer(group))
+                    results[defn.name] = exc
         return {label: results[label] for label in labels}
 
     def _batch(self, group: list[tuple[MetricDefinition, _Prepared]],

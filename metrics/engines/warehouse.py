@@ -43,8 +43,6 @@ DUCKDB_ONLY_ANALYSES = ("score profile", "MQL rule vs CRM", "MQL rule disagreeme
 class EngineWarehouse(Warehouse):
     """A Warehouse whose tables live on `engine` (published by metrics.engines.loader)."""
 
-    concurrent_groups = False  # one connection or session per engine, used by one thread
-
     def __init__(self, engine: Engine, **options) -> None:
         self.engine = engine
         self.engine_url = engine.url
