@@ -35,8 +35,8 @@ from metrics.errors import WarehouseError
 from metrics.model import StageModel, load_model
 
 # Scratch tables of the build, dropped at its end.
-_SCRATCH = ("stage_firsts", "lifecycle_base", "sla_frame", "campaign_spans", "calendar_days",
-            sla_clock.UTC_DAYS_TABLE, sla_clock.LOCAL_DAYS_TABLE)
+_SCRATCH = ("stage_firsts", "lifecycle_base", "campaign_spans", "calendar_days",
+            sla_clock.UTC_DAYS_TABLE, sla_clock.LOCAL_DAYS_TABLE, *sla_clock.STEP_TABLES)
 
 
 def publish_warehouse(source: Path | str, engine: Engine, *, model: StageModel | None = None,
@@ -210,7 +210,8 @@ def _build_sla_frame(engine: Engine, model: StageModel, as_of: dt.datetime) -> N
         model.sla, np.datetime64(min(moments), "us"), np.datetime64(max(moments), "us"))
     engine.load_table(sla_clock.UTC_DAYS_TABLE, utc_days, sla_clock.UTC_DAYS_TYPES)
     engine.load_table(sla_clock.LOCAL_DAYS_TABLE, local_days, sla_clock.LOCAL_DAYS_TYPES)
-    engine.create_table_as("sla_frame", sla_clock.clock_select(model.sla))
+    for table, select in sla_clock.clock_steps(model.sla):
+        engine.create_table_as(table, select)
 
 
 def _build_campaign_spend(engine: Engine, as_of: dt.datetime) -> None:
