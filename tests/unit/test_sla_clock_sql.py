@@ -4,6 +4,7 @@ weekends, nights, sub-second times, no touch) and on a year of random instants."
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import duckdb
@@ -18,6 +19,10 @@ from metrics.model import load_model
 from sla_clock_cases import DEFAULT_CASES, NIGHT_CASES, NIGHT_POLICY, by_lead, calendars, mqls_table
 
 DEFAULT_POLICY = load_model().sla
+# Lord Howe Island moves its clocks by 30 minutes at 02:00, inside this desk's hours.
+LORD_HOWE_POLICY = dataclasses.replace(NIGHT_POLICY, timezone="Australia/Lord_Howe",
+                                       day_starts=dt.time(1, 0), day_ends=dt.time(3, 0),
+                                       hours=1.5)
 
 
 def _sql_clock(policy, mqls) -> pd.DataFrame:
@@ -64,7 +69,8 @@ def test_the_sql_clock_is_metrics_sla_to_the_last_bit(policy, cases):
     assert by_lead(_sql_clock(policy, mqls)) == by_lead(_python_clock(policy, mqls))
 
 
-@pytest.mark.parametrize("policy", [DEFAULT_POLICY, NIGHT_POLICY], ids=["weekdays", "night"])
+@pytest.mark.parametrize("policy", [DEFAULT_POLICY, NIGHT_POLICY, LORD_HOWE_POLICY],
+                         ids=["weekdays", "night", "half-hour-dst"])
 def test_random_instants_over_two_years_match_metrics_sla_exactly(policy):
     import pyarrow as pa
 
