@@ -196,6 +196,9 @@ def clock_steps(policy: SlaPolicy, mqls: str = "lifecycle_base") -> list[tuple[s
                 f"AND {side}_us >= {days}.change_at_us THEN {days}.offset_after_us "
                 f"ELSE {days}.offset_us END")
 
+    def second_of_day(side: str) -> str:
+        return _floor_div(f"{side}_local_us - {side}_day * {DAY_US}", 1_000_000)
+
     def clock(side: str, days: str) -> str:
         # metrics.sla._business_clock: days_before * length + clip(minute - start, 0, length)
         minute = f"CAST({side}_second AS DOUBLE) / {_double(60)}"
@@ -233,8 +236,8 @@ def clock_steps(policy: SlaPolicy, mqls: str = "lifecycle_base") -> list[tuple[s
         ),
         seconds AS (
             SELECT lead_id, sla_hours, start_day, touch_day,
-                   {_floor_div(f"start_local_us - start_day * {DAY_US}", 1_000_000)} AS start_second,
-                   {_floor_div(f"touch_local_us - touch_day * {DAY_US}", 1_000_000)} AS touch_second
+                   {second_of_day("start")} AS start_second,
+                   {second_of_day("touch")} AS touch_second
             FROM local_days
         ),
         clocks AS (

@@ -10,6 +10,7 @@ import datetime as dt
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from metrics.build import sla_frame
@@ -72,8 +73,6 @@ def test_the_sql_clock_is_metrics_sla_to_the_last_bit(policy, cases):
 @pytest.mark.parametrize("policy", [DEFAULT_POLICY, NIGHT_POLICY, LORD_HOWE_POLICY],
                          ids=["weekdays", "night", "half-hour-dst"])
 def test_random_instants_over_two_years_match_metrics_sla_exactly(policy):
-    import pyarrow as pa
-
     rng = np.random.default_rng(15)
     start = np.datetime64("2023-01-01T00:00:00", "us").astype(np.int64)
     span = 2 * 365 * 86_400_000_000
