@@ -20,6 +20,11 @@ before it is generated:
   columns in the HAVING of GROUPING SETS: that filter moves to an outer WHERE. A day
   truncation is DATE_TRUNC('DAY', x) (sqlglot's TRUNC(x, 'DAY') is NULL on Spark).
   `quantile_cont(x, q)` is PERCENTILE(x, q) (exact, linearly interpolated as DuckDB's).
+- Epoch microseconds (DuckDB `epoch_us(t)` and `make_timestamp(us)`, the SLA clock's
+  arithmetic, metrics.engines.sla_clock) pass through sqlglot untranslated or through a double
+  of seconds (PostgreSQL `TO_TIMESTAMP(us / 10^6)` loses microseconds): they become each
+  engine's exact integer form (PostgreSQL `EXTRACT(EPOCH ...)` is NUMERIC, and an interval of
+  microseconds; ClickHouse `toUnixTimestamp64Micro`; Spark `UNIX_MICROS`/`TIMESTAMP_MICROS`).
 - PostgreSQL has no TRY_CAST: a filter value that is not a number on a numeric column is an
   error there (sqlglot's CAST), not an empty result.
 
@@ -42,6 +47,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 
+import sqlglot
 from sqlglot import exp
 
 from metrics.errors import QueryError
@@ -70,7 +76,7 @@ def render(tree: exp.Expression, dialect: str, *, pretty: bool = False,
     if dialect == "duckdb":
         return tree.sql("duckdb", pretty=pretty)
     _refuse_unfaithful(tree, dialect)
-    rewritten = tree.copy()
+    rewritten = _rewrite_epoch_microseconds(tree.copy(), dialect)
     if dialect == "clickhouse":
         rewritten = _rewrite_for_clickhouse(rewritten, types or {})
     elif dialect in ("spark", "databricks"):
@@ -87,6 +93,39 @@ def _refuse_unfaithful(tree: exp.Expression, dialect: str) -> None:
             f"{what} has no translation for {dialect} with the same result as in DuckDB "
             f"(`{node.sql('duckdb')}`); rewrite it with MIN/MAX and a join, or run this metric "
             "on DuckDB.")
+
+
+# Each engine's exact spelling of DuckDB's epoch_us(t) and make_timestamp(us), `__x` the operand.
+_EPOCH_MICROSECONDS = {
+    "postgres": ("CAST(EXTRACT(EPOCH FROM __x) * 1000000 AS BIGINT)",
+                 "CAST('1970-01-01 00:00:00' AS TIMESTAMP) + __x * INTERVAL '1 microsecond'"),
+    "clickhouse": ("toUnixTimestamp64Micro(__x)", "fromUnixTimestamp64Micro(__x, 'UTC')"),
+    "spark": ("UNIX_MICROS(CAST(__x AS TIMESTAMP_LTZ))",
+              "CAST(TIMESTAMP_MICROS(__x) AS TIMESTAMP_NTZ)"),
+}
+_EPOCH_MICROSECONDS["databricks"] = _EPOCH_MICROSECONDS["spark"]
+
+
+def _rewrite_epoch_microseconds(tree: exp.Expression, dialect: str) -> exp.Expression:
+    to_epoch = [n for n in tree.find_all(exp.Anonymous) if n.name.lower() == "epoch_us"]
+    from_epoch = [n for n in tree.find_all(exp.UnixToTime)
+                  if n.args.get("scale") is not None and n.args["scale"].name == "6"]
+    if not (to_epoch or from_epoch):
+        return tree
+    if dialect not in _EPOCH_MICROSECONDS:
+        raise EngineSQLError(f"epoch microseconds have no exact translation for {dialect} here; "
+                             "run the SLA clock on DuckDB, PostgreSQL, ClickHouse or Spark.")
+    templates = _EPOCH_MICROSECONDS[dialect]
+    for nodes, template, operand in ((to_epoch, templates[0], lambda n: n.expressions[0]),
+                                     (from_epoch, templates[1], lambda n: n.this)):
+        for node in nodes:
+            spelled = sqlglot.parse_one(template, read=dialect)
+            spelled.find(exp.Column).replace(exp.paren(operand(node).copy()))
+            if node is tree:
+                tree = spelled
+            else:
+                node.replace(spelled)
+    return tree
 
 
 def _seconds_between(node: exp.DateDiff) -> bool:

@@ -3,9 +3,9 @@ there, with SQL every engine runs (no FILTER, ARG_MIN, EXCLUDE, generate_series 
 so the build itself runs where the data is.
 
 The SQL below is written once (as DuckDB) and rendered for the engine by
-metrics.engines.dialects. The one step that is not SQL is the SLA clock (business hours in the
-model's timezone, metrics.sla): the MQLs' times are read back, the deadlines computed in
-Python as the DuckDB build does, and loaded as a table to join.
+metrics.engines.dialects. The SLA clock (business hours in the model's time zone, metrics.sla)
+is SQL too (metrics.engines.sla_clock): only two small calendar tables, computed in Python from
+the model and the data's date range, are loaded for it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import sqlglot
@@ -26,15 +27,16 @@ from metrics.build import (
     OPPORTUNITY_LEAD_COLUMNS,
     REJECTION_STAGES,
     SCHEMA_VERSION,
-    sla_frame,
     table_schema,
 )
+from metrics.engines import sla_clock
 from metrics.engines.base import Engine
 from metrics.errors import WarehouseError
 from metrics.model import StageModel, load_model
 
 # Scratch tables of the build, dropped at its end.
-_SCRATCH = ("stage_firsts", "lifecycle_base", "sla_frame", "campaign_spans", "calendar_days")
+_SCRATCH = ("stage_firsts", "lifecycle_base", "campaign_spans", "calendar_days",
+            sla_clock.UTC_DAYS_TABLE, sla_clock.LOCAL_DAYS_TABLE, *sla_clock.STEP_TABLES)
 
 
 def publish_warehouse(source: Path | str, engine: Engine, *, model: StageModel | None = None,
@@ -160,16 +162,8 @@ def build_on_engine(engine: Engine, *, as_of: dt.datetime, source: str,
         LEFT JOIN marketing_touch m ON m.lead_id = l.lead_id
         LEFT JOIN opps o ON o.lead_id = l.lead_id"""))
     sla_started = time.perf_counter()
-    mqls = engine.execute(engine.render(_select(
-        "SELECT lead_id, segment, first_mql_at, first_sales_touch_at FROM lifecycle_base "
-        "WHERE first_mql_at IS NOT NULL")))
-    for column in ("first_mql_at", "first_sales_touch_at"):
-        mqls[column] = pd.to_datetime(mqls[column])
-    engine.load_table("sla_frame", pa.Table.from_pandas(sla_frame(mqls, model),
-                                                        preserve_index=False),
-                      {"lead_id": "VARCHAR", "sla_hours": "DOUBLE",
-                       "sla_deadline_at": "TIMESTAMP", "response_business_hours": "DOUBLE"})
-    log(f"  SLA clock ({len(mqls):,} MQLs read back, computed in Python, loaded) in "
+    _build_sla_frame(engine, model, as_of)
+    log(f"  SLA clock (business hours in SQL on {engine.name}) in "
         f"{time.perf_counter() - sla_started:.1f} s")
     base_columns = list(engine.columns()["lifecycle_base"])
     engine.create_table_as("lead_lifecycle", _select(f"""
@@ -202,6 +196,22 @@ def build_on_engine(engine: Engine, *, as_of: dt.datetime, source: str,
                                                "source": "VARCHAR", "schema_version": "INTEGER"})
     for table in _SCRATCH:
         engine.drop_table(table)
+
+
+def _build_sla_frame(engine: Engine, model: StageModel, as_of: dt.datetime) -> None:
+    """metrics.build.sla_frame as SQL on the engine (metrics.engines.sla_clock): the MQLs stay
+    there; only their time range comes back, to size the two calendar tables it joins."""
+    bounds = engine.execute(engine.render(_select(
+        "SELECT MIN(first_mql_at) AS first_at, MAX(first_mql_at) AS last_mql_at, "
+        "MAX(first_sales_touch_at) AS last_touch_at FROM lifecycle_base "
+        "WHERE first_mql_at IS NOT NULL"))).iloc[0]
+    moments = [pd.Timestamp(v) for v in bounds if not pd.isna(v)] or [pd.Timestamp(as_of)]
+    utc_days, local_days = sla_clock.calendar_tables(
+        model.sla, np.datetime64(min(moments), "us"), np.datetime64(max(moments), "us"))
+    engine.load_table(sla_clock.UTC_DAYS_TABLE, utc_days, sla_clock.UTC_DAYS_TYPES)
+    engine.load_table(sla_clock.LOCAL_DAYS_TABLE, local_days, sla_clock.LOCAL_DAYS_TYPES)
+    for table, select in sla_clock.clock_steps(model.sla):
+        engine.create_table_as(table, select)
 
 
 def _build_campaign_spend(engine: Engine, as_of: dt.datetime) -> None:
