@@ -25,13 +25,14 @@ from sqlglot import exp
 
 from metrics.errors import WarehouseError
 from metrics.model import StageModel, load_model
-from metrics.paths import DATA_DIR, SCHEMA_FILE
+from metrics.paths import DATA_DIR, METRICS_DIR, SCHEMA_FILE
 from metrics.profile import count_profile, store_profile
 from metrics.sla import business_deadline, business_hours_between
 
 CANONICAL_TABLES = ("leads", "lead_events", "touches", "opportunities", "campaigns", "reps")
 DERIVED_TABLES = ("lead_lifecycle", "opportunity_lifecycle", "campaign_spend",
-                  "opportunity_campaign_credit", "lead_day_counts", "warehouse_meta")
+                  "opportunity_campaign_credit", "lead_day_counts", "metric_day_counts",
+                  "metric_rollups", "warehouse_meta")
 SCHEMA_VERSION = 1
 # Stages whose first event after the first MQL counts as sales rejecting the lead.
 REJECTION_STAGES = ("disqualified", "recycled")
@@ -150,6 +151,9 @@ def build_derived(con: duckdb.DuckDBPyConnection, *, as_of: dt.datetime, source:
     _build_campaign_credit(con, as_of)
     _build_campaign_spend(con, as_of)
     build_lead_day_counts(con, as_of, model)
+    # Imported here: metrics.metric_rollup reads this module's schema helpers.
+    from metrics.metric_rollup import build_metric_rollups
+    build_metric_rollups(con, as_of, definitions_dir=None if source == "reference" else METRICS_DIR)
     con.execute("""
         CREATE TABLE warehouse_meta AS
         SELECT $as_of::TIMESTAMP AS as_of, now()::TIMESTAMP AS built_at,

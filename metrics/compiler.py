@@ -629,3 +629,137 @@ def _with_carried_columns(query: exp.Query, columns: list[str]) -> exp.Query:
                      else exp.column(column, table=table.alias_or_name))
             select.select(exp.alias_(value, _carried_alias(column)), copy=False)
     return query
+
+
+# -- answered from the per-day rollup (metrics.metric_rollup) ----------------------------------
+
+# The kinds whose value over a period is a function of per-day sums: a median is not.
+ROLLUP_KINDS = ("ratio", "count", "sum", "average")
+
+
+def _rollup_partials(defn: MetricDefinition) -> list[exp.Expression]:
+    """Per-day partial aggregates `n` and `d` from which the period's value is exact."""
+    def as_double(name: str) -> exp.Expression:
+        return exp.cast(_column("m", name), "DOUBLE")
+
+    count = exp.cast(exp.func("COUNT", _column("m", "value")), "DOUBLE")
+    n, d = {
+        "ratio": (exp.func("SUM", as_double("numerator")), exp.func("SUM", as_double("denominator"))),
+        "count": (count, exp.cast(exp.Null(), "DOUBLE")),
+        "sum": (exp.func("SUM", as_double("value")), exp.cast(exp.Null(), "DOUBLE")),
+        "average": (exp.func("SUM", as_double("value")), count.copy()),
+    }[defn.kind]
+    return [exp.alias_(n, "n"), exp.alias_(d, "d")]
+
+
+def compile_day_rollup(defn: MetricDefinition, metric_query: exp.Query, *,
+                       metric_columns: list[str], lead_columns: Mapping[str, str],
+                       dimensions: Sequence[str],
+                       lead_copies: Mapping[str, frozenset[str]] | None = None
+                       ) -> tuple[exp.Select, tuple[str, ...]] | None:
+    """The SELECT of one metric's rows per anchor day and per value of `dimensions`
+    (columns day, lead_key, the dimensions as text, n, d), and which dimensions are read from
+    the lead (a filter on them lets rows without a lead through, as compile_metric's do).
+
+    `lead_key` is NULL exactly for the rows with no lead. The dimensions are resolved by the
+    same `_Source` as compile_metric, so a filter on the rollup selects the same rows. None
+    when the kind cannot be rolled up or a dimension is not one of the metric's.
+    """
+    if defn.kind not in ROLLUP_KINDS:
+        return None
+    source = _source(defn, metric_query, metric_columns, lead_columns, lead_copies)
+    anchor = _column("m", defn.anchor)
+    day = exp.cast(anchor.copy(), "DATE")
+    projections: list[exp.Expression] = [exp.alias_(day, "day")]
+    has_lead = "lead_id" in source.metric_cols
+    lead_key = (exp.Case().when(exp.Is(this=_column("m", "lead_id"), expression=exp.Null()),
+                                exp.Null()).else_(exp.Literal.number(1))
+                if has_lead else exp.Literal.number(1))
+    projections.append(exp.alias_(exp.cast(lead_key, "INTEGER"), "lead_key"))
+    from_lead: list[str] = []
+    for name in dimensions:
+        try:
+            expression, is_lead = source.dimension(name)
+        except QueryError:
+            return None
+        if is_lead:
+            from_lead.append(name)
+        projections.append(exp.alias_(exp.cast(expression, "VARCHAR"), name))
+    projections.extend(_rollup_partials(defn))
+    select = source.select(projections, [exp.Not(this=exp.Is(this=anchor.copy(),
+                                                              expression=exp.Null()))])
+    group = [exp.Literal.number(i + 1) for i in range(2 + len(dimensions))]
+    return select.group_by(*group, copy=False), tuple(from_lead)
+
+
+def day_rollup_fits(defn: MetricDefinition, request: QueryRequest,
+                    dimensions: Sequence[str]) -> bool:
+    """Whether per-day sums over `dimensions` answer `request` exactly: a kind made of sums,
+    bounds on whole days, and filters and breakdown on kept dimensions only."""
+    if defn.kind not in ROLLUP_KINDS or any(
+            bound is not None and (bound.tzinfo is not None or bound.time() != dt.time(0))
+            for bound in (request.start, request.end)):
+        return False
+    return not ((request.by and request.by.lower() not in dimensions)
+                or any(dim not in dimensions for dim in request.where.dimensions))
+
+
+def compile_from_day_rollup(defn: MetricDefinition, table: str, definition_key: str,
+                            lead_dimensions: frozenset[str], request: QueryRequest, *,
+                            dimensions: Sequence[str], row_cap: int,
+                            as_of: dt.datetime) -> CompiledQuery | None:
+    """compile_metric's query for `request`, reading the metric's per-day rollup rows in
+    `table`; None when the rollup cannot answer exactly (a bound inside a day, a filter or a
+    breakdown on a dimension it does not keep)."""
+    if not day_rollup_fits(defn, request, dimensions):
+        return None
+    day = _column("r", "day")
+    conditions: list[exp.Expression] = [
+        exp.EQ(this=_column("r", "definition_key"), expression=exp.Literal.string(definition_key))]
+    if request.start:
+        conditions.append(exp.GTE(this=day.copy(), expression=exp.Placeholder(this="start")))
+    if request.end:
+        conditions.append(exp.LT(this=day.copy(), expression=exp.Placeholder(this="end")))
+    unsplit: tuple[str, ...] = ()
+    if request.where:
+        def resolve(name: str) -> FilterColumn:
+            if name in lead_dimensions:
+                return FilterColumn(_column("r", name), "VARCHAR", lead_id=_column("r", "lead_key"))
+            return FilterColumn(_column("r", name), sql_type=None)
+
+        condition, _, unsplit = lead_condition(request.where, resolve, prefix=WHERE_PREFIX)
+        conditions.append(condition)
+    group: list[exp.Expression] = []
+    projections: list[exp.Expression] = []
+    columns: list[str] = []
+    if request.grain != "total":
+        period = _period(request.grain, day.copy())
+        projections.append(exp.alias_(period, "period"))
+        group.append(period.copy())
+        columns.append("period")
+    if request.by:
+        by_expr = _column("r", request.by.lower())
+        projections.append(exp.alias_(by_expr, request.by.lower()))
+        group.append(by_expr.copy())
+        columns.append(request.by.lower())
+    n, d = exp.func("SUM", _column("r", "n")), exp.func("SUM", _column("r", "d"))
+    aggregates = {
+        "ratio": [exp.alias_(exp.Div(this=n.copy(), expression=exp.func(
+                      "NULLIF", d.copy(), exp.Literal.number(0))), "value"),
+                  exp.alias_(n.copy(), "numerator"), exp.alias_(d.copy(), "denominator")],
+        "count": [exp.alias_(exp.cast(exp.func("COALESCE", n.copy(), exp.Literal.number(0)),
+                                      "BIGINT"), "value")],
+        "sum": [exp.alias_(n.copy(), "value")],
+        "average": [exp.alias_(exp.Div(this=n.copy(), expression=exp.func(
+                        "NULLIF", d.copy(), exp.Literal.number(0))), "value")],
+    }[defn.kind]
+    projections.extend(aggregates)
+    columns.extend(a.alias for a in aggregates)
+    select = exp.select(*projections, copy=False).from_(
+        exp.to_table(table).as_("r", copy=False), copy=False).where(
+        exp.and_(*conditions, copy=False), copy=False)
+    if group:
+        select = select.group_by(*group, copy=False).order_by(
+            *(exp.Ordered(this=g.copy(), nulls_first=False) for g in group), copy=False)
+    select = select.limit(row_cap + 1, copy=False)
+    return _compiled(select, request_params(request, as_of), tuple(columns), tuple(unsplit))

@@ -31,7 +31,9 @@ from metrics.compiler import (
     batch_suffix,
     compile_metric,
     compile_window_batch,
+    compile_from_day_rollup,
     compile_windows,
+    day_rollup_fits,
     merge_metric_queries,
     request_params,
     request_shape,
@@ -39,6 +41,9 @@ from metrics.compiler import (
     window_shape,
 )
 from metrics.definitions import MetricDefinition, load_definition_files
+from metrics.lead_rollup import ROLLUP_DIMENSIONS
+from metrics.metric_rollup import ROLLUP_TABLE as METRIC_ROLLUP_TABLE
+from metrics.metric_rollup import definition_key, rolled_up
 from metrics.errors import (MetricError, QueryError, QueryTimeout, WarehouseBusy,
                             WarehouseError)
 from metrics.paths import METRICS_DIR, default_warehouse_path
@@ -210,6 +215,9 @@ class Warehouse:
     next query reads the new file.
     """
 
+    # Set per file by _connect; an engine's warehouse (metrics.engines) has no rollups.
+    day_rollups: dict[str, frozenset[str]] = {}
+
     def __init__(self, path: Path | str | None = None, *, catalog: Catalog | None = None,
                  definitions_dir: Path = METRICS_DIR,
                  timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
@@ -257,6 +265,7 @@ class Warehouse:
             # What the data records (stages with events, touches per team, known amounts, where
             # it begins): a metric over an input the export lacks has no value, not 0 %.
             profile = read_profile(con)
+            day_rollups = rolled_up(con)
         except duckdb.CatalogException:
             con.close()
             raise WarehouseError(f"{self.path} is not a Handoff warehouse (a table it needs is "
@@ -276,6 +285,8 @@ class Warehouse:
         self.lead_columns = {c.lower(): t for c, t in schema.get("leads", {}).items()}
         self.lead_copies = lead_column_copies(schema)
         self.profile: DataProfile = profile
+        # {definition_key: lead dimensions} of the definitions metric_day_counts holds.
+        self.day_rollups: dict[str, frozenset[str]] = day_rollups
         self.stage_events: dict[str, int] = profile.stage_events
         self.data_starts: dt.datetime | None = profile.data_starts
         self._prepared.clear()
@@ -422,7 +433,7 @@ class Warehouse:
         prepared = self.prepare(defn)
         request = QueryRequest(start=_to_utc_naive(start, "start"), end=_to_utc_naive(end, "end"),
                                grain=grain, by=by, where=LeadFilter.of(where))
-        compiled = self._compile(prepared, request)
+        compiled = self._compile_from_rollup(prepared, request) or self._compile(prepared, request)
         # A draft, another version or a breakdown is heavy work, which the pages everyone reads
         # (the active versions' totals and trends) never wait behind.
         heavy = isinstance(name, MetricDefinition) or version is not None or by is not None
@@ -631,6 +642,23 @@ class Warehouse:
                                    metric_columns=prepared.columns,
                                    lead_columns=self.lead_columns, row_cap=self.row_cap,
                                    as_of=self.as_of, lead_copies=self.lead_copies))
+
+    def _compile_from_rollup(self, prepared: _Prepared, request: QueryRequest
+                             ) -> CompiledQuery | None:
+        """The query on metric_day_counts for this definition text and request, or None when
+        the rollup does not hold the text or cannot answer the request exactly."""
+        defn = prepared.definition
+        key = definition_key(defn)
+        lead_dimensions = self.day_rollups.get(key)
+        if lead_dimensions is None:
+            return None
+        compile_ = functools.partial(
+            compile_from_day_rollup, defn, METRIC_ROLLUP_TABLE, key, lead_dimensions, request,
+            dimensions=ROLLUP_DIMENSIONS, row_cap=self.row_cap, as_of=self.as_of)
+        if not day_rollup_fits(defn, request, ROLLUP_DIMENSIONS):
+            return None
+        return self._compiled_once(
+            ("day rollup", defn.name, defn.version, defn.text, request_shape(request)), compile_)
 
     def _incomplete_periods(self, frame: pd.DataFrame, grain: str,
                             defn: MetricDefinition | None) -> list[dt.date]:

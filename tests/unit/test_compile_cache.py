@@ -26,6 +26,7 @@ def test_a_second_process_reuses_what_the_first_compiled(tiny_warehouse_path, tm
     # A new Warehouse object (a fresh process's) on the same file: nothing is compiled or
     # validated again, and the numbers are the same.
     monkeypatch.setattr("metrics.warehouse.compile_metric", no_compiling)
+    monkeypatch.setattr("metrics.warehouse.compile_from_day_rollup", no_compiling)
     monkeypatch.setattr("metrics.warehouse.validate_definition_columns", no_compiling)
     second = metrics.open_warehouse(path)
     again = second.query("mqls", grain="month")
